@@ -76,8 +76,10 @@ type Skip struct {
 // Decision is what happens to one call: the number's action, the matched route
 // and the ordered attempts. Its JSON is the `route simulate --json` contract.
 type Decision struct {
-	Action   string    `json:"action"`
-	Route    *string   `json:"route"` // nil: no route
-	Attempts []Attempt `json:"attempts"`
-	Skipped  []Skip    `json:"skipped"`
+	Action string  `json:"action"`
+	Route  *string `json:"route"` // nil: no route
+	// CallsConfigurationID is the application of FORWARD_TO_SUBSCRIPTION.
+	CallsConfigurationID string    `json:"callsConfigurationId,omitempty"`
+	Attempts             []Attempt `json:"attempts"`
+	Skipped              []Skip    `json:"skipped"`
 }
