@@ -45,7 +45,7 @@ func TestPatternMatch(t *testing.T) {
 		{"4420", "14420", false},
 		{"4420(.+)", "442071234567", true},
 		{"4420(.+)", "4420", false},
-		{"20(.+)", "442071234567", false}, // anchored at the start
+		{"20(.+)", "442071234567", false},  // anchored at the start
 		{"4420.*7", "442071234568", false}, // anchored at the end
 		{"(?i)ACME-.*", "acme-eu", true},
 		{"acme-.*", "ACME-eu", false},
