@@ -25,27 +25,27 @@ type headerPattern struct {
 	value pattern
 }
 
-func compileCriterion(route int, c *config.Criterion) (*criterion, error) {
+func compileCriterion(ps patterns, route int, c *config.Criterion) (*criterion, error) {
 	cr := &criterion{route: int32(route)}
 	var err error
-	if cr.to, err = compilePattern(c.To); err != nil {
+	if cr.to, err = ps.compile(c.To); err != nil {
 		return nil, err
 	}
 	if v := c.Value; v != nil {
-		if cr.from, err = compilePattern(v.From); err != nil {
+		if cr.from, err = ps.compile(v.From); err != nil {
 			return nil, err
 		}
-		if cr.username, err = compilePattern(v.Username); err != nil {
+		if cr.username, err = ps.compile(v.Username); err != nil {
 			return nil, err
 		}
 		cr.trunk = v.SIPTrunkID
 		for _, h := range v.Headers {
-			p, err := compilePattern(h.HeaderValue)
+			p, err := ps.compile(h.HeaderValue)
 			if err != nil {
 				return nil, err
 			}
 			if !p.set { // an empty headerValue asks for the header to be present
-				p = pattern{set: true, re: anything}
+				p = pattern{set: true, rest: anything}
 			}
 			cr.headers = append(cr.headers, headerPattern{name: h.HeaderName, value: p})
 		}

@@ -3,6 +3,7 @@ package routing
 import (
 	"fmt"
 	"sort"
+	"time"
 
 	"github.com/trunkline/trunkline/config"
 )
@@ -68,9 +69,10 @@ func Compile(cfg *config.Config) (*Table, error) {
 	for i := range cfg.Numbers {
 		t.numbers[cfg.Numbers[i].Number] = &cfg.Numbers[i].Action
 	}
+	c := compiler{patterns: patterns{}, zones: map[string]*time.Location{}}
 	for i := range cfg.Routes {
 		r := &cfg.Routes[i]
-		cr, err := compileRoute(r)
+		cr, err := c.route(r)
 		if err != nil {
 			return nil, fmt.Errorf("routes[%d]: %w", i, err)
 		}
@@ -80,11 +82,11 @@ func Compile(cfg *config.Config) (*Table, error) {
 			continue
 		}
 		for j := range r.Criteria {
-			c, err := compileCriterion(i, &r.Criteria[j])
+			crit, err := compileCriterion(c.patterns, i, &r.Criteria[j])
 			if err != nil {
 				return nil, fmt.Errorf("routes[%d].criteria[%d]: %w", i, j, err)
 			}
-			t.index(c)
+			t.index(crit)
 		}
 	}
 	return t, nil
@@ -107,11 +109,17 @@ func (t *Table) index(c *criterion) {
 	}
 }
 
-func compileRoute(r *config.Route) (route, error) {
+// compiler holds what compiled pieces share: regexps by text, zones by name.
+type compiler struct {
+	patterns patterns
+	zones    map[string]*time.Location
+}
+
+func (c *compiler) route(r *config.Route) (route, error) {
 	cr := route{id: r.ID, cfg: r, enabled: r.Status != config.Disabled}
 	for i := range r.Destinations {
 		d := &r.Destinations[i]
-		cd, err := compileDest(i, d)
+		cd, err := c.dest(i, d)
 		if err != nil {
 			return route{}, fmt.Errorf("destinations[%d]: %w", i, err)
 		}
@@ -138,7 +146,7 @@ func compileRoute(r *config.Route) (route, error) {
 	return cr, nil
 }
 
-func compileDest(index int, d *config.Destination) (dest, error) {
+func (c *compiler) dest(index int, d *config.Destination) (dest, error) {
 	cd := dest{
 		index:          index,
 		cfg:            d,
@@ -170,7 +178,7 @@ func compileDest(index int, d *config.Destination) (dest, error) {
 		}
 	}
 	for i := range d.AllowedTimeWindows {
-		w, err := compileWindow(&d.AllowedTimeWindows[i])
+		w, err := c.window(&d.AllowedTimeWindows[i])
 		if err != nil {
 			return dest{}, fmt.Errorf("allowedTimeWindows[%d]: %w", i, err)
 		}

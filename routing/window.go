@@ -23,7 +23,7 @@ var weekdays = map[string]time.Weekday{
 	"SATURDAY": time.Saturday,
 }
 
-func compileWindow(w *config.TimeWindow) (window, error) {
+func (c *compiler) window(w *config.TimeWindow) (window, error) {
 	cw := window{days: everyDay, from: 0, to: 24 * 60, loc: time.UTC}
 	if len(w.Days) > 0 {
 		cw.days = 0
@@ -42,9 +42,13 @@ func compileWindow(w *config.TimeWindow) (window, error) {
 		cw.to = w.To.Minutes()
 	}
 	if w.Timezone != "" {
-		loc, err := time.LoadLocation(w.Timezone)
-		if err != nil {
-			return window{}, err
+		loc := c.zones[w.Timezone]
+		if loc == nil {
+			var err error
+			if loc, err = time.LoadLocation(w.Timezone); err != nil {
+				return window{}, err
+			}
+			c.zones[w.Timezone] = loc
 		}
 		cw.loc = loc
 	}

@@ -74,7 +74,8 @@ func TestWindowContains(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			w, err := compileWindow(&tt.w)
+			c := compiler{zones: map[string]*time.Location{}}
+			w, err := c.window(&tt.w)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -86,10 +87,11 @@ func TestWindowContains(t *testing.T) {
 }
 
 func TestCompileWindowErrors(t *testing.T) {
-	if _, err := compileWindow(&config.TimeWindow{Timezone: "Mars/Olympus"}); err == nil {
+	c := compiler{zones: map[string]*time.Location{}}
+	if _, err := c.window(&config.TimeWindow{Timezone: "Mars/Olympus"}); err == nil {
 		t.Error("unknown zone accepted")
 	}
-	if _, err := compileWindow(&config.TimeWindow{Days: []string{"FUNDAY"}}); err == nil {
+	if _, err := c.window(&config.TimeWindow{Days: []string{"FUNDAY"}}); err == nil {
 		t.Error("unknown day accepted")
 	}
 }
