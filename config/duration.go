@@ -20,17 +20,27 @@ func (d Duration) String() string { return time.Duration(d).String() }
 // MarshalYAML writes the duration as a string.
 func (d Duration) MarshalYAML() (any, error) { return d.String(), nil }
 
-// UnmarshalYAML reads a Go duration string.
+// UnmarshalYAML reads a Go duration string. A bad value is reported as a
+// *yaml.TypeError, "line L: column C: reason", so that decoding goes on and
+// Parse can name the field.
 func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
-	if n.Kind != yaml.ScalarNode {
-		return fmt.Errorf("want a duration such as \"60s\"")
+	switch n.Kind {
+	case yaml.MappingNode:
+		return nodeError(n, "got a mapping, want a duration such as \"60s\"")
+	case yaml.SequenceNode:
+		return nodeError(n, "got a list, want a duration such as \"60s\"")
 	}
 	v, err := parseDuration(n.Value)
 	if err != nil {
-		return err
+		return nodeError(n, err.Error())
 	}
 	*d = v
 	return nil
+}
+
+// nodeError reports a bad value the way Parse locates it precisely.
+func nodeError(n *yaml.Node, reason string) error {
+	return &yaml.TypeError{Errors: []string{fmt.Sprintf("line %d: column %d: %s", n.Line, n.Column, reason)}}
 }
 
 // MarshalJSON writes the duration as a string.

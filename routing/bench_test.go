@@ -82,7 +82,12 @@ func BenchmarkCompile(b *testing.B) {
 // BenchmarkDecide measures one routing decision against 10,000 routes and
 // 100,000 numbers.
 func BenchmarkDecide(b *testing.B) {
-	tbl, err := Compile(bigConfig())
+	cfg := bigConfig()
+	if err := cfg.Validate("bench"); err != nil {
+		b.Fatal(err)
+	}
+	cfg.ApplyDefaults()
+	tbl, err := Compile(cfg)
 	if err != nil {
 		b.Fatal(err)
 	}

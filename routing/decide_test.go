@@ -5,25 +5,21 @@ import (
 	"encoding/json"
 	"math/rand/v2"
 	"reflect"
-	"strings"
 	"testing"
 	"time"
-
-	"gopkg.in/yaml.v3"
 
 	"github.com/trunkline/trunkline/config"
 )
 
-// table compiles a YAML configuration document.
+// table compiles a YAML configuration document, loaded as the appliance
+// loads it (validated, defaults applied).
 func table(t testing.TB, doc string) *Table {
 	t.Helper()
-	var cfg config.Config
-	dec := yaml.NewDecoder(strings.NewReader(doc))
-	dec.KnownFields(true)
-	if err := dec.Decode(&cfg); err != nil {
+	cfg, err := config.Parse("test.yaml", []byte(doc))
+	if err != nil {
 		t.Fatalf("config: %v", err)
 	}
-	tbl, err := Compile(&cfg)
+	tbl, err := Compile(cfg)
 	if err != nil {
 		t.Fatalf("compile: %v", err)
 	}
