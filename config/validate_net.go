@@ -159,8 +159,8 @@ func checkHTTPURL(s string) error {
 	return nil
 }
 
-// checkPortRange checks media.rtpPorts: "lo-hi", 1024 <= lo < hi <= 65535,
-// lo even (RTP takes the even port of each pair).
+// checkPortRange checks media.rtpPorts: "lo-hi", 1024 <= lo < hi <= 65535.
+// An odd lo is fine: RTP takes the even port of each pair in the range.
 func checkPortRange(s string) error {
 	los, his, ok := strings.Cut(s, "-")
 	lo, err1 := parsePort(los)
@@ -169,10 +169,8 @@ func checkPortRange(s string) error {
 		return fmt.Errorf("%q is not a port range lo-hi such as \"20000-30000\"", s)
 	}
 	switch {
-	case lo < 1024 || lo >= hi:
-		return fmt.Errorf("%q: want 1024 <= lo < hi <= 65535", s)
-	case lo%2 != 0:
-		return fmt.Errorf("%q: lo %d is odd; RTP takes even ports", s, lo)
+	case lo < 1024 || lo+lo%2+1 > hi: // the first even port and its RTCP port
+		return fmt.Errorf("%q: want 1024 <= lo < hi <= 65535 with room for an RTP/RTCP pair", s)
 	}
 	return nil
 }

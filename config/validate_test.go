@@ -306,7 +306,7 @@ func TestValidateNodeSettings(t *testing.T) {
 		{"rtp order", "media: {rtpPorts: 30000-20000}\n", "media.rtpPorts", "want 1024 <= lo < hi <= 65535"},
 		{"rtp low", "media: {rtpPorts: 1000-2000}\n", "media.rtpPorts", "want 1024 <= lo"},
 		{"rtp high", "media: {rtpPorts: 20000-70000}\n", "media.rtpPorts", "not a port range"},
-		{"rtp odd", "media: {rtpPorts: 20001-30000}\n", "media.rtpPorts", "lo 20001 is odd"},
+		{"rtp no pair", "media: {rtpPorts: 20001-20002}\n", "media.rtpPorts", "room for an RTP/RTCP pair"},
 		{"rtp form", "media: {rtpPorts: '20000'}\n", "media.rtpPorts", `"20000" is not a port range lo-hi`},
 		{"dns server", "dns: {servers: ['192.0.2.53']}\n", "dns.servers[0]", "not host:port"},
 		{"dns server port 0", "dns: {servers: ['192.0.2.53:0']}\n", "dns.servers[0]", "port 0 cannot be dialled"},
