@@ -140,8 +140,7 @@ func runServe(args []string, stderr io.Writer) int {
 
 // serve runs the appliance until it is told to stop.
 func serve(opts serveOptions, stderr io.Writer) int {
-	fmt.Fprintln(stderr, "serve: not implemented yet")
-	return exitUsage
+	return runAppliance(opts.configPath, opts.dataDir, opts.overwrite, stderr)
 }
 
 const scriptTestSynopsis = "trunkline script test FILE..."

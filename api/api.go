@@ -1,0 +1,274 @@
+package api
+
+import (
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/netip"
+	"strings"
+
+	"github.com/trunkline/trunkline/config"
+)
+
+// handler is the API: a net/http mux behind authentication, with errors in
+// one shape.
+type handler struct {
+	deps Deps
+	log  *slog.Logger
+	mux  *http.ServeMux
+}
+
+// New returns the API's handler. deps.Config, deps.Ready and deps.Metrics
+// must be set. log receives the API's events; nil discards them.
+func New(deps Deps, log *slog.Logger) http.Handler {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	h := &handler{deps: deps, log: log, mux: http.NewServeMux()}
+	h.mux.HandleFunc("GET /healthz", h.healthz)
+	h.mux.HandleFunc("GET /metrics", h.metrics)
+	h.mux.HandleFunc("GET /calls/1/sip-trunks", h.listTrunks)
+	h.mux.HandleFunc("GET /calls/1/sip-trunks/{id}", h.getTrunk)
+	h.mux.HandleFunc("GET /calls/1/sip-trunks/{id}/status", h.trunkStatus)
+	h.mux.HandleFunc("GET /callrouting/1/routes", h.listRoutes)
+	h.mux.HandleFunc("GET /callrouting/1/routes/{id}", h.getRoute)
+	h.mux.HandleFunc("GET /cluster/1/status", h.clusterStatus)
+	return h
+}
+
+// ServeHTTP authenticates the request (all but /healthz), then routes it;
+// a path or method with no endpoint gets the error shape too.
+func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path != "/healthz" && !h.authorize(w, r) {
+		return
+	}
+	route, pattern := h.mux.Handler(r)
+	if pattern == "" {
+		h.noEndpoint(w, r, route)
+		return
+	}
+	h.mux.ServeHTTP(w, r)
+}
+
+// noEndpoint answers a request the mux has no pattern for. The mux knows
+// whether the path exists under another method (405, with Allow); its own
+// answer is recorded and given in the API's shape.
+func (h *handler) noEndpoint(w http.ResponseWriter, r *http.Request, route http.Handler) {
+	rec := &recorder{header: http.Header{}}
+	route.ServeHTTP(rec, r)
+	switch rec.code {
+	case http.StatusMethodNotAllowed:
+		w.Header().Set("Allow", rec.header.Get("Allow"))
+		writeError(w, http.StatusMethodNotAllowed, fmt.Sprintf("%s is not allowed on %s (allowed: %s)", r.Method, r.URL.Path, rec.header.Get("Allow")))
+	case http.StatusNotFound:
+		writeError(w, http.StatusNotFound, fmt.Sprintf("no endpoint %s", r.URL.Path))
+	default: // a redirect to the clean path
+		route.ServeHTTP(w, r)
+	}
+}
+
+// recorder keeps the status and headers of a response, and drops its body.
+type recorder struct {
+	header http.Header
+	code   int
+}
+
+func (r *recorder) Header() http.Header { return r.header }
+
+func (r *recorder) Write(b []byte) (int, error) {
+	if r.code == 0 {
+		r.code = http.StatusOK
+	}
+	return len(b), nil
+}
+
+func (r *recorder) WriteHeader(code int) {
+	if r.code == 0 {
+		r.code = code
+	}
+}
+
+// authorize lets the request through, or answers it and returns false.
+// With api.tokens set, it needs "Authorization: Bearer <one of them>" (401
+// otherwise); without, it serves loopback clients only (403 otherwise).
+func (h *handler) authorize(w http.ResponseWriter, r *http.Request) bool {
+	tokens := h.deps.Config.Config().API.Tokens
+	if len(tokens) == 0 {
+		if isLoopback(r.RemoteAddr) {
+			return true
+		}
+		writeError(w, http.StatusForbidden, "no api.tokens are configured: only loopback clients are served")
+		return false
+	}
+	scheme, token, _ := strings.Cut(r.Header.Get("Authorization"), " ")
+	if strings.EqualFold(scheme, "Bearer") && tokenMatches(strings.TrimSpace(token), tokens) {
+		return true
+	}
+	w.Header().Set("WWW-Authenticate", `Bearer realm="trunkline"`)
+	writeError(w, http.StatusUnauthorized, "missing or invalid bearer token")
+	return false
+}
+
+// tokenMatches compares token with every configured token in constant time:
+// digests make the comparison independent of the lengths, and no comparison
+// stops early.
+func tokenMatches(token string, tokens []string) bool {
+	if token == "" {
+		return false
+	}
+	got := sha256.Sum256([]byte(token))
+	match := 0
+	for _, t := range tokens {
+		want := sha256.Sum256([]byte(t))
+		match |= subtle.ConstantTimeCompare(got[:], want[:])
+	}
+	return match == 1
+}
+
+// isLoopback reports whether a request's remote address is a loopback one.
+func isLoopback(remoteAddr string) bool {
+	ap, err := netip.ParseAddrPort(remoteAddr)
+	return err == nil && ap.Addr().Unmap().IsLoopback()
+}
+
+func (h *handler) healthz(w http.ResponseWriter, r *http.Request) {
+	if !h.deps.Ready.Ready() {
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable"})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+func (h *handler) metrics(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
+	h.deps.Metrics.WritePrometheus(w)
+}
+
+func (h *handler) listTrunks(w http.ResponseWriter, r *http.Request) {
+	writeList(w, r, h.deps.Config.Config().SIPTrunks)
+}
+
+func (h *handler) getTrunk(w http.ResponseWriter, r *http.Request) {
+	tr := findTrunk(h.deps.Config.Config(), r.PathValue("id"))
+	if tr == nil {
+		writeError(w, http.StatusNotFound, fmt.Sprintf("no SIP trunk %q", r.PathValue("id")))
+		return
+	}
+	writeJSON(w, http.StatusOK, tr)
+}
+
+func (h *handler) trunkStatus(w http.ResponseWriter, r *http.Request) {
+	tr := findTrunk(h.deps.Config.Config(), r.PathValue("id"))
+	if tr == nil {
+		writeError(w, http.StatusNotFound, fmt.Sprintf("no SIP trunk %q", r.PathValue("id")))
+		return
+	}
+	var st TrunkStatus
+	if h.deps.Trunks != nil {
+		st = h.deps.Trunks.TrunkStatus(tr)
+	} else {
+		st = unmonitoredStatus(tr)
+	}
+	st.AdminStatus = tr.AdminStatus
+	if st.Hosts == nil {
+		st.Hosts = []HostStatus{}
+	}
+	writeJSON(w, http.StatusOK, st)
+}
+
+// unmonitoredStatus is a trunk's status when nothing monitors trunks.
+func unmonitoredStatus(tr *config.SIPTrunk) TrunkStatus {
+	st := TrunkStatus{
+		RegistrationStatus: RegistrationNA,
+		OptionsStatus:      StatusUnknown,
+		Hosts:              make([]HostStatus, len(tr.DestinationHosts)),
+	}
+	if tr.Type == config.TrunkRegistered {
+		st.RegistrationStatus = RegistrationUnregistered
+	}
+	for i, host := range tr.DestinationHosts {
+		st.Hosts[i] = HostStatus{Host: host, Status: StatusUnknown}
+	}
+	return st
+}
+
+func (h *handler) listRoutes(w http.ResponseWriter, r *http.Request) {
+	writeList(w, r, h.deps.Config.Config().Routes)
+}
+
+func (h *handler) getRoute(w http.ResponseWriter, r *http.Request) {
+	cfg := h.deps.Config.Config()
+	id := r.PathValue("id")
+	for i := range cfg.Routes {
+		if cfg.Routes[i].ID == id {
+			writeJSON(w, http.StatusOK, &cfg.Routes[i])
+			return
+		}
+	}
+	writeError(w, http.StatusNotFound, fmt.Sprintf("no route %q", id))
+}
+
+func (h *handler) clusterStatus(w http.ResponseWriter, r *http.Request) {
+	var st ClusterStatus
+	if h.deps.Cluster != nil {
+		st = h.deps.Cluster.ClusterStatus()
+	} else {
+		id := h.deps.Config.Config().Node.ID
+		st = ClusterStatus{NodeID: id, Role: RoleLeader, Leader: id}
+	}
+	if st.Peers == nil {
+		st.Peers = []Peer{}
+	}
+	writeJSON(w, http.StatusOK, st)
+}
+
+// findTrunk returns the trunk with the given id in cfg, or nil.
+func findTrunk(cfg *config.Config, id string) *config.SIPTrunk {
+	for i := range cfg.SIPTrunks {
+		if cfg.SIPTrunks[i].ID == id {
+			return &cfg.SIPTrunks[i]
+		}
+	}
+	return nil
+}
+
+// writeJSON writes v as the JSON body of a response with the given status.
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	enc.Encode(v) // a write error means the client is gone
+}
+
+// writeError writes the API's error body, its messageId derived from status.
+func writeError(w http.ResponseWriter, status int, text string) {
+	writeJSON(w, status, errorBody{requestError{serviceException{MessageID: messageID(status), Text: text}}})
+}
+
+// messageID names an HTTP status as Infobip's error bodies do.
+func messageID(status int) string {
+	switch status {
+	case http.StatusBadRequest:
+		return "BAD_REQUEST"
+	case http.StatusUnauthorized:
+		return "UNAUTHORIZED"
+	case http.StatusForbidden:
+		return "FORBIDDEN"
+	case http.StatusNotFound:
+		return "NOT_FOUND"
+	case http.StatusMethodNotAllowed:
+		return "METHOD_NOT_ALLOWED"
+	case http.StatusConflict:
+		return "CONFLICT"
+	case http.StatusTooManyRequests:
+		return "TOO_MANY_REQUESTS"
+	case http.StatusServiceUnavailable:
+		return "SERVICE_UNAVAILABLE"
+	default:
+		return "GENERAL_ERROR"
+	}
+}

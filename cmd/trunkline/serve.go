@@ -1,0 +1,327 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"reflect"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/VictoriaMetrics/metrics"
+
+	"github.com/trunkline/trunkline/api"
+	"github.com/trunkline/trunkline/config"
+	"github.com/trunkline/trunkline/sbc"
+)
+
+// Bounds of the appliance's own steps (the SIP drain has sip.drainTimeout).
+const (
+	apiShutdownTimeout = 5 * time.Second
+	apiHeaderTimeout   = 10 * time.Second
+	apiIdleTimeout     = 2 * time.Minute
+)
+
+// runAppliance runs `trunkline serve` (DESIGN §2) until SIGTERM or SIGINT,
+// logging one JSON line per event to stderr, and returns the exit code:
+// 0 after a drain, 1 when a listener cannot be bound or the appliance fails,
+// 2 for an invalid configuration. SIGHUP reloads the configuration file.
+func runAppliance(configPath, dataDir string, configOverwrite bool, stderr io.Writer) int {
+	log := slog.New(slog.NewJSONHandler(stderr, nil))
+	// Process-wide settings are made here, once: the default logger (which
+	// the log package and libraries fall back on) and sipgo's.
+	slog.SetDefault(log)
+	sbc.ConfigureProcess(log)
+
+	signals := make(chan os.Signal, 4)
+	signal.Notify(signals, syscall.SIGHUP, syscall.SIGTERM, syscall.SIGINT)
+	defer signal.Stop(signals)
+	return serveAppliance(applianceArgs{
+		configPath: configPath,
+		dataDir:    dataDir,
+		overwrite:  configOverwrite,
+	}, log, signals, nil)
+}
+
+// applianceArgs are the flags of `trunkline serve`.
+type applianceArgs struct {
+	configPath string // "" = the embedded default configuration
+	dataDir    string // overrides node.dataDir when not ""
+	overwrite  bool   // --config-overwrite
+}
+
+// applianceAddrs are the addresses the appliance serves on.
+type applianceAddrs struct {
+	SIP []net.Addr
+	API net.Addr
+}
+
+// appliance is one run of `trunkline serve`: the configuration in force and
+// the servers built from it.
+type appliance struct {
+	args   applianceArgs
+	log    *slog.Logger
+	config liveConfig
+	sip    *sbc.Server
+}
+
+// serveAppliance is runAppliance without the process-wide set-up: it reads
+// SIGHUP, SIGTERM and SIGINT from signals and, once both SIP and the API
+// serve, calls onServing (when not nil) with their addresses.
+func serveAppliance(args applianceArgs, log *slog.Logger, signals <-chan os.Signal, onServing func(applianceAddrs)) int {
+	a := &appliance{args: args, log: log}
+	cfg, code := a.loadInitial()
+	if cfg == nil {
+		return code
+	}
+	a.config.set(cfg)
+
+	sipSrv, err := sbc.New(sbc.Options{Config: cfg}, log.With("component", "sbc"))
+	if err != nil {
+		log.Error("cannot build the SIP server", "error", err.Error())
+		return exitFail
+	}
+	a.sip = sipSrv
+	handler := api.New(api.Deps{
+		Config:  &a.config,
+		Ready:   sipSrv,
+		Metrics: api.MetricsFunc(a.writeMetrics),
+		Trunks:  trunkMonitor{sipSrv},
+		Cluster: singleNode{&a.config},
+	}, log.With("component", "api"))
+
+	// The lifetime of SIP calls: cancelled only once the drain is over.
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	if err := sipSrv.Start(ctx); err != nil {
+		log.Error("cannot start SIP", "error", err.Error())
+		sipSrv.Shutdown(ctx)
+		return exitFail
+	}
+	ln, err := net.Listen("tcp", cfg.API.Listen)
+	if err != nil {
+		log.Error("cannot start the API", "listen", cfg.API.Listen, "error", err.Error())
+		sipSrv.Shutdown(ctx)
+		return exitFail
+	}
+	httpSrv := &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: apiHeaderTimeout,
+		IdleTimeout:       apiIdleTimeout,
+		ErrorLog:          slog.NewLogLogger(log.With("component", "api").Handler(), slog.LevelWarn),
+	}
+	httpDone := make(chan error, 1)
+	go func() { httpDone <- httpSrv.Serve(ln) }()
+
+	addrs := applianceAddrs{SIP: sipSrv.Addrs(), API: ln.Addr()}
+	log.Info("serving", "sip", listenURLs(addrs.SIP), "api", addrs.API.String(), "nodeId", cfg.Node.ID)
+	if onServing != nil {
+		onServing(addrs)
+	}
+
+	code = exitOK
+	for stop := false; !stop; {
+		select {
+		case sig := <-signals:
+			if sig == syscall.SIGHUP {
+				a.reload()
+				continue
+			}
+			log.Info("draining", "signal", sig.String(), "drainTimeout", a.config.Config().SIP.DrainTimeout.String())
+			stop = true
+		case err := <-httpDone:
+			log.Error("the API stopped", "error", err.Error())
+			httpDone <- err // for the shutdown below
+			code = exitFail
+			stop = true
+		}
+	}
+	a.drain(signals)
+	shutCtx, shutCancel := context.WithTimeout(context.Background(), apiShutdownTimeout)
+	defer shutCancel()
+	if err := httpSrv.Shutdown(shutCtx); err != nil {
+		log.Warn("API shutdown cut short", "error", err.Error())
+		httpSrv.Close()
+	}
+	if err := <-httpDone; err != nil && !errors.Is(err, http.ErrServerClosed) && code == exitOK {
+		log.Error("the API stopped", "error", err.Error())
+	}
+	log.Info("stopped", "exitCode", code)
+	return code
+}
+
+// loadInitial reads the configuration to start with, applies --data and
+// creates the data directory. It returns nil and the exit code on failure.
+func (a *appliance) loadInitial() (*config.Config, int) {
+	var cfg *config.Config
+	if a.args.configPath == "" {
+		cfg = config.Default()
+		a.log.Info("starting", "version", version, "config", "embedded default")
+	} else {
+		var err error
+		if cfg, err = config.Load(a.args.configPath); err != nil {
+			a.log.Error("invalid configuration", "file", a.args.configPath, "error", err.Error())
+			return nil, exitUsage
+		}
+		a.log.Info("starting", "version", version, "config", a.args.configPath)
+	}
+	if a.args.overwrite {
+		// There is no replicated store yet: the file is the configuration
+		// on every start, which is what --config-overwrite asks for anyway.
+		a.log.Info("--config-overwrite: no replicated store yet, the file is the configuration")
+	}
+	if len(cfg.Cluster.Peers) > 0 {
+		a.log.Warn("cluster.peers is set, but replication is not built yet: this node runs alone", "peers", len(cfg.Cluster.Peers))
+	}
+	a.applyDataDir(cfg)
+	if err := os.MkdirAll(cfg.Node.DataDir, 0o750); err != nil {
+		a.log.Error("cannot create the data directory", "dataDir", cfg.Node.DataDir, "error", err.Error())
+		return nil, exitFail
+	}
+	a.log.Info("configuration", "nodeId", cfg.Node.ID, "dataDir", cfg.Node.DataDir,
+		"sipTrunks", len(cfg.SIPTrunks), "routes", len(cfg.Routes), "numbers", len(cfg.Numbers))
+	return cfg, exitOK
+}
+
+// applyDataDir makes --data override node.dataDir.
+func (a *appliance) applyDataDir(cfg *config.Config) {
+	if a.args.dataDir != "" {
+		cfg.Node.DataDir = a.args.dataDir
+	}
+}
+
+// reload re-reads the configuration file (SIGHUP). A configuration that
+// does not load, or that SIP refuses, is logged and the running one stays;
+// a valid one replaces it whole.
+func (a *appliance) reload() {
+	path := a.args.configPath
+	if path == "" {
+		a.log.Warn("SIGHUP: no --config file to reload; the embedded default stays")
+		return
+	}
+	cfg, err := config.Load(path)
+	if err != nil {
+		a.log.Error("config reload failed: the running configuration stays", "file", path, "error", err.Error())
+		return
+	}
+	a.applyDataDir(cfg)
+	old := a.config.Config()
+	if err := a.sip.SetConfig(cfg); err != nil {
+		a.log.Error("config reload failed: the running configuration stays", "file", path, "error", err.Error())
+		return
+	}
+	a.config.set(cfg)
+	for _, c := range []struct {
+		field string
+		same  bool
+	}{
+		{"node", old.Node == cfg.Node},
+		{"api.listen", old.API.Listen == cfg.API.Listen},
+		{"cluster", reflect.DeepEqual(old.Cluster, cfg.Cluster)},
+	} {
+		if !c.same {
+			a.log.Warn(c.field+" changed: restart to apply", "file", path)
+		}
+	}
+	a.log.Info("config reloaded", "file", path,
+		"sipTrunks", len(cfg.SIPTrunks), "routes", len(cfg.Routes), "numbers", len(cfg.Numbers))
+}
+
+// drain shuts SIP down within sip.drainTimeout; a second SIGTERM or SIGINT
+// ends the drain at once.
+func (a *appliance) drain(signals <-chan os.Signal) {
+	ctx, cancel := context.WithTimeout(context.Background(), a.config.Config().SIP.DrainTimeout.D())
+	defer cancel()
+	done := make(chan struct{})
+	var watcher sync.WaitGroup
+	watcher.Go(func() {
+		for {
+			select {
+			case sig := <-signals:
+				if sig == syscall.SIGHUP {
+					a.log.Info("SIGHUP ignored while draining")
+					continue
+				}
+				a.log.Warn("second signal: ending the drain now", "signal", sig.String())
+				cancel()
+				return
+			case <-done:
+				return
+			}
+		}
+	})
+	if err := a.sip.Shutdown(ctx); err != nil {
+		a.log.Warn("drain ended before the last call", "error", err.Error())
+	}
+	close(done)
+	watcher.Wait()
+}
+
+// writeMetrics writes every metric of the appliance: SIP's, then the Go
+// runtime's and the process's.
+func (a *appliance) writeMetrics(w io.Writer) {
+	a.sip.Metrics().WritePrometheus(w)
+	metrics.WriteProcessMetrics(w)
+}
+
+// listenURLs renders listener addresses as sip.listen entries.
+func listenURLs(addrs []net.Addr) []string {
+	out := make([]string, len(addrs))
+	for i, a := range addrs {
+		out[i] = a.Network() + "://" + a.String()
+	}
+	return out
+}
+
+// liveConfig is the configuration in force, as the API reads it. The
+// replicated store replaces it.
+type liveConfig struct {
+	p atomic.Pointer[config.Config]
+}
+
+func (c *liveConfig) Config() *config.Config { return c.p.Load() }
+func (c *liveConfig) set(cfg *config.Config) { c.p.Store(cfg) }
+
+// trunkMonitor gives the API the SIP side's view of a trunk.
+type trunkMonitor struct{ sip *sbc.Server }
+
+func (m trunkMonitor) TrunkStatus(tr *config.SIPTrunk) api.TrunkStatus {
+	st, ok := m.sip.TrunkStatus(tr.ID)
+	if !ok { // the configuration changed between the two looks
+		st = sbc.TrunkStatus{Options: sbc.StatusUnknown, Registration: sbc.RegistrationNA}
+	}
+	hosts := make([]api.HostStatus, len(st.Hosts))
+	for i, h := range st.Hosts {
+		hosts[i] = api.HostStatus{Host: h.Host, Status: h.Status}
+	}
+	return api.TrunkStatus{
+		RegistrationStatus: st.Registration,
+		ActiveCalls:        st.ActiveCalls,
+		OptionsStatus:      st.Options,
+		Hosts:              hosts,
+	}
+}
+
+// singleNode is the cluster of one node this appliance is until the Raft
+// store exists: it leads itself and has applied its file.
+type singleNode struct{ config *liveConfig }
+
+func (n singleNode) ClusterStatus() api.ClusterStatus {
+	id := n.config.Config().Node.ID
+	return api.ClusterStatus{NodeID: id, Role: api.RoleLeader, Leader: id, Peers: []api.Peer{}}
+}
+
+// Interface guards.
+var (
+	_ api.ConfigSource   = (*liveConfig)(nil)
+	_ api.ReadyChecker   = (*sbc.Server)(nil)
+	_ api.TrunkMonitor   = trunkMonitor{}
+	_ api.ClusterMonitor = singleNode{}
+)

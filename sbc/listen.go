@@ -1,0 +1,167 @@
+package sbc
+
+import (
+	"fmt"
+	"net"
+	"net/netip"
+	"strings"
+	"sync"
+
+	"github.com/emiago/sipgo/sip"
+)
+
+// udpSocketBuffer is the kernel buffer asked for on each UDP socket, both
+// ways: a signalling burst must queue, not drop. Linux caps it at
+// net.core.rmem_max / wmem_max; raise those for the full size.
+const udpSocketBuffer = 4 << 20
+
+// listenAddr is one sip.listen entry.
+type listenAddr struct {
+	raw     string // as configured, for messages
+	network string // "udp" or "tcp"
+	addr    string // host:port
+}
+
+// parseListens reads sip.listen. TLS is refused until the TLS transport
+// (certificates, SIPS, SRTP keys) is built.
+func parseListens(entries []string) ([]listenAddr, error) {
+	if len(entries) == 0 {
+		return nil, fmt.Errorf("sip.listen is empty")
+	}
+	out := make([]listenAddr, 0, len(entries))
+	for i, e := range entries {
+		scheme, addr, ok := strings.Cut(e, "://")
+		switch {
+		case !ok:
+			return nil, fmt.Errorf("sip.listen[%d]: %q is not udp://, tcp:// or tls:// followed by host:port", i, e)
+		case scheme == "tls":
+			return nil, fmt.Errorf("sip.listen[%d]: %q: tls:// listeners are not supported yet", i, e)
+		case scheme != "udp" && scheme != "tcp":
+			return nil, fmt.Errorf("sip.listen[%d]: %q: unknown transport %q", i, e, scheme)
+		}
+		out = append(out, listenAddr{raw: e, network: scheme, addr: addr})
+	}
+	return out, nil
+}
+
+// setUDPBuffers enlarges a UDP socket's kernel buffers.
+func setUDPBuffers(pc net.PacketConn) error {
+	uc, ok := pc.(*net.UDPConn)
+	if !ok {
+		return nil
+	}
+	if err := uc.SetReadBuffer(udpSocketBuffer); err != nil {
+		return err
+	}
+	return uc.SetWriteBuffer(udpSocketBuffer)
+}
+
+// addrOf returns the IP address of a socket address, IPv4-mapped IPv6
+// unmapped; the zero Addr when there is none.
+func addrOf(a net.Addr) netip.Addr {
+	switch a := a.(type) {
+	case *net.UDPAddr:
+		return a.AddrPort().Addr().Unmap()
+	case *net.TCPAddr:
+		return a.AddrPort().Addr().Unmap()
+	case nil:
+		return netip.Addr{}
+	}
+	ap, err := netip.ParseAddrPort(a.String())
+	if err != nil {
+		return netip.Addr{}
+	}
+	return ap.Addr().Unmap()
+}
+
+// screen is sipgo's transport read filter: with sip.dropUnknown, bytes from
+// a source nothing can identify are dropped before they are parsed, and
+// counted. A flood from unknown sources costs a few map look-ups per packet
+// and earns no answer, not even the 400 sipgo itself sends to a request
+// without Via or CSeq; nor does it grow sipgo's table of UDP peers.
+func (s *Server) screen(props sip.TransportReadProps, data []byte) ([]byte, error) {
+	st := s.state.Load()
+	if !st.cfg.SIP.DropUnknown || !st.sources.unknownSource(addrOf(props.RemoteAddr)) {
+		return data, nil
+	}
+	s.metrics.unknownSource.Inc()
+	return nil, nil // never an error: sipgo would stop reading the socket
+}
+
+// screenedListener is a TCP listener that, with sip.dropUnknown, closes
+// connections from unknown sources as they are accepted, and that tracks the
+// connections it hands out so that Shutdown can close them.
+type screenedListener struct {
+	net.Listener
+	s     *Server
+	conns *connSet
+}
+
+func (l *screenedListener) Accept() (net.Conn, error) {
+	for {
+		c, err := l.Listener.Accept()
+		if err != nil {
+			return nil, err
+		}
+		st := l.s.state.Load()
+		if st.cfg.SIP.DropUnknown && st.sources.unknownSource(addrOf(c.RemoteAddr())) {
+			l.s.metrics.unknownSource.Inc()
+			c.Close()
+			continue
+		}
+		return l.conns.add(c), nil
+	}
+}
+
+// connSet holds the live accepted connections.
+type connSet struct {
+	mu     sync.Mutex
+	conns  map[*trackedConn]struct{}
+	closed bool
+}
+
+// add tracks c; once closeAll ran, it closes c instead.
+func (cs *connSet) add(c net.Conn) net.Conn {
+	tc := &trackedConn{Conn: c, set: cs}
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	if cs.closed {
+		c.Close()
+		return tc
+	}
+	if cs.conns == nil {
+		cs.conns = map[*trackedConn]struct{}{}
+	}
+	cs.conns[tc] = struct{}{}
+	return tc
+}
+
+func (cs *connSet) remove(tc *trackedConn) {
+	cs.mu.Lock()
+	delete(cs.conns, tc)
+	cs.mu.Unlock()
+}
+
+// closeAll closes every tracked connection, and every one added later.
+func (cs *connSet) closeAll() {
+	cs.mu.Lock()
+	cs.closed = true
+	conns := cs.conns
+	cs.conns = nil
+	cs.mu.Unlock()
+	for tc := range conns {
+		tc.Conn.Close()
+	}
+}
+
+// trackedConn leaves its set when closed.
+type trackedConn struct {
+	net.Conn
+	set  *connSet
+	once sync.Once
+}
+
+func (tc *trackedConn) Close() error {
+	tc.once.Do(func() { tc.set.remove(tc) })
+	return tc.Conn.Close()
+}

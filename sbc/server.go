@@ -1,0 +1,324 @@
+package sbc
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"slices"
+	"sync"
+	"sync/atomic"
+
+	"github.com/VictoriaMetrics/metrics"
+	"github.com/emiago/sipgo"
+	"github.com/emiago/sipgo/sip"
+
+	"github.com/trunkline/trunkline/config"
+	"github.com/trunkline/trunkline/routing"
+)
+
+// Options configure a Server.
+type Options struct {
+	// Config is the configuration to start with: validated and with defaults
+	// applied (config.Load's result). The server keeps it: it must not be
+	// modified afterwards. Its sip.listen entries are bound by Start and fixed
+	// for the server's life.
+	Config *config.Config
+}
+
+// Server is the SIP side of the appliance: listeners, classification of
+// requests, and the answers of each method. Its lifecycle is New, Start,
+// Shutdown; SetConfig swaps the configuration at any time.
+type Server struct {
+	log     *slog.Logger
+	metrics *serverMetrics
+	calls   callTracker
+	listens []listenAddr
+
+	ua  *sipgo.UserAgent
+	sip *sipgo.Server
+
+	// state is the configuration in force, replaced whole by SetConfig.
+	state atomic.Pointer[state]
+	// mu serialises SetConfig and guards trunkUp.
+	mu      sync.Mutex
+	trunkUp map[string]bool // trunks with a trunkline_trunk_up series
+
+	// Lifecycle. lifeMu guards started and the sockets.
+	lifeMu  sync.Mutex
+	started bool
+	ctx     context.Context // the server's lifetime; calls derive theirs from it
+	cancel  context.CancelFunc
+	packets []net.PacketConn
+	streams []net.Listener
+	conns   connSet
+	addrs   []net.Addr
+	serving sync.WaitGroup // one goroutine per listener
+
+	ready     atomic.Bool // listeners are up
+	draining  atomic.Bool // Shutdown began: no new calls
+	stopping  atomic.Bool // listeners are being closed
+	failed    atomic.Bool // a listener stopped on its own
+	closeOnce sync.Once
+}
+
+// state is one configuration with what is derived from it, built fully
+// before it is swapped in, and never modified afterwards.
+type state struct {
+	cfg     *config.Config
+	sources *sourceTable
+	routes  *routing.Table
+}
+
+func newState(cfg *config.Config) (*state, error) {
+	sources, err := newSourceTable(cfg)
+	if err != nil {
+		return nil, err
+	}
+	routes, err := routing.Compile(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return &state{cfg: cfg, sources: sources, routes: routes}, nil
+}
+
+// Interface guard: the call path's routing decisions ask the server which
+// trunks are out of service.
+var _ routing.Health = (*Server)(nil)
+
+// New builds a server for opts.Config. It opens no socket: Start does.
+// log receives the server's events; nil discards them.
+func New(opts Options, log *slog.Logger) (*Server, error) {
+	if opts.Config == nil {
+		return nil, errors.New("sbc: no configuration")
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	listens, err := parseListens(opts.Config.SIP.Listen)
+	if err != nil {
+		return nil, err
+	}
+	st, err := newState(opts.Config)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{log: log, listens: listens, trunkUp: map[string]bool{}}
+	s.metrics = newServerMetrics(func() float64 { return float64(s.calls.active()) })
+	s.state.Store(st)
+	s.syncTrunkMetrics(st.cfg)
+
+	sipLog := sipgoLogger(log)
+	ua, err := sipgo.NewUA(
+		sipgo.WithUserAgent("Trunkline"),
+		sipgo.WithUserAgentTransportLayerOptions(
+			sip.WithTransportLayerLogger(sipLog),
+			sip.WithTransportLayerReadFilter(s.screen),
+		),
+		sipgo.WithUserAgentTransactionLayerOptions(sip.WithTransactionLayerLogger(sipLog)),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("sbc: sip user agent: %w", err)
+	}
+	srv, err := sipgo.NewServer(ua, sipgo.WithServerLogger(sipLog))
+	if err != nil {
+		ua.Close()
+		return nil, fmt.Errorf("sbc: sip server: %w", err)
+	}
+	// Every method enters through serveRequest, which dispatches on it. It is
+	// registered here, before any socket exists: sipgo's handler map is not
+	// safe for concurrent use.
+	srv.OnNoRoute(s.serveRequest)
+	s.ua, s.sip = ua, srv
+	return s, nil
+}
+
+// Start binds every sip.listen entry and serves them. A bind error is
+// returned at once, with no socket left open. ctx is the server's lifetime:
+// the contexts of calls derive from it; Shutdown closes the listeners.
+func (s *Server) Start(ctx context.Context) error {
+	s.lifeMu.Lock()
+	defer s.lifeMu.Unlock()
+	if s.started || s.stopping.Load() {
+		return errors.New("sbc: Start called twice or after Shutdown")
+	}
+	var lc net.ListenConfig
+	for _, l := range s.listens {
+		var err error
+		switch l.network {
+		case "udp":
+			var pc net.PacketConn
+			if pc, err = lc.ListenPacket(ctx, "udp", l.addr); err == nil {
+				if berr := setUDPBuffers(pc); berr != nil {
+					s.log.Warn("cannot enlarge UDP socket buffers", "listen", l.raw, "error", berr.Error())
+				}
+				s.packets = append(s.packets, pc)
+				s.addrs = append(s.addrs, pc.LocalAddr())
+			}
+		case "tcp":
+			var ln net.Listener
+			if ln, err = lc.Listen(ctx, "tcp", l.addr); err == nil {
+				s.streams = append(s.streams, &screenedListener{Listener: ln, s: s, conns: &s.conns})
+				s.addrs = append(s.addrs, ln.Addr())
+			}
+		}
+		if err != nil {
+			s.closeSockets()
+			return fmt.Errorf("sip.listen %s: %w", l.raw, err)
+		}
+	}
+	s.started = true
+	s.ctx, s.cancel = context.WithCancel(ctx)
+	for _, pc := range s.packets {
+		s.serving.Go(func() { s.served(pc.LocalAddr(), s.sip.ServeUDP(pc)) })
+	}
+	for _, ln := range s.streams {
+		s.serving.Go(func() { s.served(ln.Addr(), s.sip.ServeTCP(ln)) })
+	}
+	s.ready.Store(true)
+	for _, a := range s.addrs {
+		s.log.Info("sip listening", "network", a.Network(), "addr", a.String())
+	}
+	return nil
+}
+
+// served notes the end of a listener's serving goroutine: expected once
+// Shutdown closes it, a failure otherwise (the node is then not Ready).
+func (s *Server) served(addr net.Addr, err error) {
+	if s.stopping.Load() {
+		return
+	}
+	s.failed.Store(true)
+	attrs := []any{"network", addr.Network(), "addr", addr.String()}
+	if err != nil {
+		attrs = append(attrs, "error", err.Error())
+	}
+	s.log.Error("sip listener stopped", attrs...)
+}
+
+// closeSockets closes what Start bound. lifeMu must be held.
+func (s *Server) closeSockets() {
+	for _, pc := range s.packets {
+		pc.Close()
+	}
+	for _, ln := range s.streams {
+		ln.Close()
+	}
+	s.packets, s.streams, s.addrs = nil, nil, nil
+}
+
+// Ready reports whether the server takes requests: listeners up, not
+// draining, none failed.
+func (s *Server) Ready() bool {
+	return s.ready.Load() && !s.draining.Load() && !s.failed.Load()
+}
+
+// Addrs returns the bound listener addresses (*net.UDPAddr, *net.TCPAddr),
+// in sip.listen order; nil before Start.
+func (s *Server) Addrs() []net.Addr {
+	s.lifeMu.Lock()
+	defer s.lifeMu.Unlock()
+	return slices.Clone(s.addrs)
+}
+
+// Shutdown drains the server: from now on it is not Ready, answers new
+// INVITEs (and OPTIONS, so that peers move their traffic) with 503, and
+// waits for live calls to end, at most until ctx ends. Then it closes the
+// listeners and their connections and ends its goroutines. It returns ctx's
+// error when calls outlived it, and may be called more than once.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.beginDrain()
+	err := s.calls.wait(ctx)
+	if err != nil {
+		s.log.Warn("drain timeout: ending live calls", "calls", s.calls.active())
+	}
+	s.closeOnce.Do(s.close)
+	return err
+}
+
+// beginDrain stops taking new calls: Ready turns false, INVITE and OPTIONS
+// get 503.
+func (s *Server) beginDrain() {
+	s.draining.Store(true)
+	s.calls.refuse()
+}
+
+// close stops serving: it closes the sockets, waits for the listener
+// goroutines, and closes sipgo's transaction and transport layers.
+func (s *Server) close() {
+	s.stopping.Store(true)
+	s.ready.Store(false)
+	s.lifeMu.Lock()
+	s.closeSockets()
+	s.conns.closeAll()
+	if s.cancel != nil {
+		s.cancel()
+	}
+	s.lifeMu.Unlock()
+	s.serving.Wait()
+	s.ua.Close()
+	s.log.Info("sip stopped")
+}
+
+// SetConfig swaps the configuration in force. cfg must be validated with
+// defaults applied, and is kept: it must not be modified afterwards. cfg is
+// checked fully first (its sources and routes compiled); on error the
+// running configuration stays. Listener changes need a restart.
+func (s *Server) SetConfig(cfg *config.Config) error {
+	if cfg == nil {
+		return errors.New("sbc: no configuration")
+	}
+	st, err := newState(cfg)
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	old := s.state.Swap(st)
+	if !slices.Equal(old.cfg.SIP.Listen, cfg.SIP.Listen) {
+		s.log.Warn("sip.listen changed: restart to apply", "running", old.cfg.SIP.Listen, "configured", cfg.SIP.Listen)
+	}
+	s.syncTrunkMetrics(cfg)
+	return nil
+}
+
+// Config returns the configuration in force. It must not be modified.
+func (s *Server) Config() *config.Config {
+	return s.state.Load().cfg
+}
+
+// Metrics returns the server's metric set, for the /metrics endpoint.
+func (s *Server) Metrics() *metrics.Set {
+	return s.metrics.set
+}
+
+// syncTrunkMetrics gives every trunk of cfg a trunkline_trunk_up series and
+// removes those of trunks gone. s.mu must be held (or s not yet shared).
+func (s *Server) syncTrunkMetrics(cfg *config.Config) {
+	keep := make(map[string]bool, len(cfg.SIPTrunks))
+	for i := range cfg.SIPTrunks {
+		id := cfg.SIPTrunks[i].ID
+		keep[id] = true
+		if !s.trunkUp[id] {
+			s.metrics.set.NewGauge(trunkUpName(id), s.trunkUpValue(id))
+			s.trunkUp[id] = true
+		}
+	}
+	for id := range s.trunkUp {
+		if !keep[id] {
+			s.metrics.set.UnregisterMetric(trunkUpName(id))
+			delete(s.trunkUp, id)
+		}
+	}
+}
+
+// trunkUpValue feeds trunkline_trunk_up for one trunk: 1 unless TrunkDown.
+func (s *Server) trunkUpValue(id string) func() float64 {
+	return func() float64 {
+		if s.TrunkDown(id) {
+			return 0
+		}
+		return 1
+	}
+}
