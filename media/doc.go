@@ -1,0 +1,48 @@
+// Package media anchors the RTP of a call in the appliance (DESIGN §4.7): a
+// Pool hands out even RTP ports (RTCP on the odd port above) from the
+// configured range, and a Relay, bound to two such pairs — one advertised to
+// each leg — forwards RTP and RTCP between the caller and the callee.
+//
+// Relaying rules:
+//
+//   - A packet that arrives on leg A's RTP socket goes out of leg B's RTP
+//     socket to leg B's peer, and the other way round; RTCP likewise on the
+//     +1 sockets. Each side therefore receives from the very port advertised
+//     to it (symmetric RTP, RFC 4961).
+//   - A leg's peer is first the address its SDP gave (Leg.SetPeer). The
+//     source of the first packet a leg's socket receives then becomes that
+//     leg's peer (latching, for peers behind NAT), and packets from any other
+//     source are dropped (counted in DroppedForeign). When RTP latches to a
+//     host other than the one RTCP is aimed at, and RTCP has not latched
+//     yet, RTCP is aimed at the latched host's RTP port + 1 until an RTCP
+//     packet latches it. SetPeer with a different address re-arms latching;
+//     SetPeer with the address already set (a session refresh) keeps the
+//     latch.
+//   - A packet is dropped and counted when there is nowhere to send it
+//     (DroppedNoPeer), when it is not RTP/RTCP version 2 or is shorter than
+//     a header or larger than MaxPacket (DroppedInvalid). An RTCP packet
+//     that a peer multiplexes on its RTP port (RFC 5761 payload types
+//     192–223) is forwarded out of the other leg's RTCP socket, since our
+//     SDP never offers rtcp-mux.
+//   - Lost counts RTP packets missing from the sequence numbers a leg's peer
+//     sent, the way RFC 3550 §A.3 does (expected − received, so late packets
+//     are forgiven); a new SSRC or a jump of more than 3000 starts a new
+//     count that adds to the old.
+//
+// The hot path — one goroutine per socket, four per relay, each reading into
+// its own buffer — does not allocate and takes no lock: peers are
+// atomic.Pointer values that change only on SetPeer or latching, and the
+// counters are atomics.
+//
+// Metrics: the relay has no per-packet hook. Stats gives a relay's counters,
+// and Pool.Totals sums every relay the pool has handed out, closed ones
+// included, which is what trunkline_rtp_packets_total{dir} needs — read at
+// scrape time, so the hot path touches no shared cache line.
+//
+// Lifecycle: NewPool does no I/O; Pool.NewRelay binds the sockets; Start
+// starts the goroutines; Close stops them, closes the sockets and returns the
+// ports to the pool.
+//
+// media never imports sbc, routing or config: it takes plain values
+// (netip.Addr, port numbers, *slog.Logger).
+package media
