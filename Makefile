@@ -38,9 +38,9 @@ deps:
 vet:
 	$(GO) vet ./...
 
-## bench: routing benchmarks with allocation counts
+## bench: routing and media benchmarks with allocation counts
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem ./routing/
+	$(GO) test -run '^$$' -bench . -benchmem ./routing/ ./media/...
 
 ## fuzz: run every Fuzz target for FUZZTIME each
 fuzz:
