@@ -71,3 +71,33 @@ func (t *callTracker) wait(ctx context.Context) error {
 		return ctx.Err()
 	}
 }
+
+// taskGroup counts goroutines the server waits for when it closes, and
+// refuses new ones once it began waiting: Add never races with Wait.
+type taskGroup struct {
+	mu     sync.Mutex
+	closed bool
+	wg     sync.WaitGroup
+}
+
+// add counts a new goroutine; false once closeWait was called.
+func (g *taskGroup) add() bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.closed {
+		return false
+	}
+	g.wg.Add(1)
+	return true
+}
+
+// done uncounts a goroutine add counted.
+func (g *taskGroup) done() { g.wg.Done() }
+
+// closeWait refuses new goroutines and waits for those counted.
+func (g *taskGroup) closeWait() {
+	g.mu.Lock()
+	g.closed = true
+	g.mu.Unlock()
+	g.wg.Wait()
+}

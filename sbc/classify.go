@@ -24,13 +24,23 @@ type sourceTable struct {
 	// no sourceHosts: a request from any address may then identify itself by
 	// digest credentials, so the source alone cannot condemn it.
 	openCredentials bool
+	// destinations are the IP addresses among the trunks' destinationHosts:
+	// the peers the appliance calls answer from them and send their
+	// in-dialog requests from, even when no trunk lists them as a source.
+	destinations map[netip.Addr]bool
 }
 
 // newSourceTable indexes the sourceHosts of every trunk in cfg.
 func newSourceTable(cfg *config.Config) (*sourceTable, error) {
-	t := &sourceTable{byPrefix: map[netip.Prefix]*config.SIPTrunk{}}
+	t := &sourceTable{byPrefix: map[netip.Prefix]*config.SIPTrunk{}, destinations: map[netip.Addr]bool{}}
 	for i := range cfg.SIPTrunks {
 		tr := &cfg.SIPTrunks[i]
+		for _, h := range tr.DestinationHosts {
+			host, _ := hostPort(h)
+			if a, err := netip.ParseAddr(host); err == nil {
+				t.destinations[a.Unmap()] = true
+			}
+		}
 		if tr.Type != config.TrunkStatic && len(tr.SourceHosts) == 0 {
 			t.openCredentials = true
 		}
@@ -110,7 +120,9 @@ func (t *sourceTable) identify(addr netip.Addr) *config.SIPTrunk {
 }
 
 // unknownSource reports whether nothing can identify a packet from addr,
-// neither its source nor credentials, so it may be refused unparsed.
+// neither its source nor credentials, so it may be refused unparsed; nor is
+// it a destination host given by address, whose answers and in-dialog
+// requests the calls need.
 func (t *sourceTable) unknownSource(addr netip.Addr) bool {
-	return !t.openCredentials && t.lookup(addr) == nil
+	return !t.openCredentials && t.lookup(addr) == nil && !t.destinations[addr.Unmap().WithZone("")]
 }

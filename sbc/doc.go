@@ -4,30 +4,51 @@
 //
 // A Server owns the SIP listeners (sockets it opens itself, so that bind
 // errors are synchronous and port 0 works), the classification of every
-// request, the answer of each method, drain, and the SIP metrics in its own
-// metrics.Set. Its lifecycle is New (no I/O), Start(ctx), Shutdown(ctx);
-// SetConfig swaps the configuration whole, after building everything derived
-// from it.
+// request, the answer of each method, the call path, drain, and the SIP
+// metrics in its own metrics.Set. Its lifecycle is New (no I/O), Start(ctx),
+// Shutdown(ctx); SetConfig swaps the configuration whole, after building
+// everything derived from it.
 //
 // What the SIP side answers today:
 //
+//   - A request within the dialog of a live call goes to that call, whatever
+//     its source: its Call-ID and tags identify it (a callee's BYE comes from
+//     its trunk's destination, which need not be any trunk's source).
 //   - A request whose source no trunk owns gets 403 with no detail, or
 //     nothing at all with sip.dropUnknown (then dropped before parsing, and
 //     TCP connections closed on accept); both are counted in
 //     trunkline_sip_unknown_source_total. Sources identify STATIC trunks;
 //     REGISTERED and AUTHENTICATED trunks identify by digest credentials,
-//     which come with the call path, so their peers are unknown for now.
+//     which are not checked yet, so their peers are unknown for now. With
+//     sip.dropUnknown, destination hosts given by address, and the addresses
+//     live calls sent INVITEs to, are not unknown.
 //   - A request from a known trunk that RFC 3261 refuses gets the answer of
 //     sipmsg.ValidateRequest (400, 416, 483, 505).
 //   - OPTIONS: 200 with Allow, Accept and Supported; 503 while draining.
-//   - INVITE: 501 "Call handling not available" until the call path answers
-//     it; 503 while draining; 481 within a dialog (none exists yet).
-//   - BYE, CANCEL, UPDATE, INFO: 481 (no dialog or pending INVITE matches).
+//   - INVITE: a call (below); 503 while draining; 481 within a dialog no
+//     call holds.
+//   - BYE, CANCEL, UPDATE, INFO outside any call: 481.
 //   - REGISTER: 501 "Registration not available".
 //   - PRACK, REFER, NOTIFY, SUBSCRIBE, MESSAGE, PUBLISH: 405 with Allow; any
 //     other method: 501 with Allow. ACK: never answered.
 //
-// Sub-packages: sipmsg (validation of requests; later header sanitising and
-// leg builders). sbc imports config, routing and sbc/...; never api or
-// cluster.
+// The call path (call.go, call_hunt.go, call_bridge.go), for STATIC trunks:
+// 100 Trying at once; refusals before a call exists (trunk DISABLED 403,
+// cpsLimit 503 with Retry-After, channelLimit 503, Require 420, a body that
+// is not SDP 415); the numbers normalised per the trunk's numberFormat;
+// routing.Table.Decide (NO_ACTION 403, no route 404, nothing to try 480);
+// the hunt of the plan's SIP and PHONE attempts (URL and APPLICATION
+// attempts are skipped as failed, 480), each a new B leg sent to its trunk's
+// destination hosts in turn, with the re-routing delay, connectTimeout,
+// CANCEL, advanceOn and the RFC 3261 §16.7 best response; early media;
+// the bridge with SDP rewritten on both legs through a media.Relay;
+// re-INVITE, UPDATE and INFO relayed across; BYE from either side; 2xx
+// retransmitted to the caller until its ACK and re-ACKed toward the callee;
+// late 2xx hung up; one call-leg record per leg (CallLogs, and one log
+// line each). Each call is run by one goroutine, its INVITE handler's; see
+// the call type.
+//
+// Sub-packages: sipmsg (validation and sanitising of requests, dialog
+// request builders). sbc imports config, routing, media and sbc/...; never
+// api or cluster.
 package sbc

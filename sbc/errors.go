@@ -11,9 +11,13 @@ import (
 // rejection is a request refused with a final response. Handlers return one;
 // statusOf is the one place an error becomes a SIP response.
 type rejection struct {
-	code   int
-	reason string
-	allow  bool // the response lists the methods we take (405, 501)
+	code       int
+	reason     string
+	allow      bool   // the response lists the methods we take (405, 501)
+	accept     bool   // the response lists the body types we take (415)
+	retryAfter string // Retry-After value, "" for none
+	// unsupported lists the extensions refused (420 Unsupported).
+	unsupported string
 }
 
 func (r *rejection) Error() string { return r.reason }
@@ -26,9 +30,25 @@ var (
 	// errDraining: the node is shutting down and takes no new calls; the
 	// peer should try another node.
 	errDraining = &rejection{code: sip.StatusServiceUnavailable, reason: "Service Unavailable"}
-	// errNoCallPath: inbound calls are not routed yet. The B2BUA call path
-	// (DESIGN §4) replaces this answer.
-	errNoCallPath = &rejection{code: sip.StatusNotImplemented, reason: "Call handling not available"}
+	// errTrunkDisabled: the call's trunk is administratively DISABLED.
+	errTrunkDisabled = &rejection{code: sip.StatusForbidden, reason: "Forbidden"}
+	// errCPSLimit: the trunk is over its cpsLimit (DESIGN §4.1).
+	errCPSLimit = &rejection{code: sip.StatusServiceUnavailable, reason: "Service Unavailable", retryAfter: "1"}
+	// errChannelLimit: the trunk is at its channelLimit (DESIGN §4.1).
+	errChannelLimit = &rejection{code: sip.StatusServiceUnavailable, reason: "Service Unavailable"}
+	// errNotSDP: an INVITE whose body is not application/sdp.
+	errNotSDP = &rejection{code: sip.StatusUnsupportedMediaType, reason: "Unsupported Media Type", accept: true}
+	// errNoAction: the called number's action is NO_ACTION (DESIGN §4.3).
+	errNoAction = &rejection{code: sip.StatusForbidden, reason: "Forbidden"}
+	// errNoRoute: no number entry and no route matches the call.
+	errNoRoute = &rejection{code: sip.StatusNotFound, reason: "Not Found"}
+	// errNotAvailable: the call was routed, but nothing can take it: every
+	// destination was skipped, or its kind is not built yet.
+	errNotAvailable = &rejection{code: sip.StatusTemporarilyUnavailable, reason: "Temporarily Unavailable"}
+	// errNoMedia: no relay ports are free.
+	errNoMedia = &rejection{code: sip.StatusServiceUnavailable, reason: "Service Unavailable"}
+	// errInternal: the call path failed in a way it does not classify.
+	errInternal = &rejection{code: sip.StatusInternalServerError, reason: "Server Internal Error"}
 	// errNoRegistrar: REGISTERED trunks cannot register yet; inbound digest
 	// authentication and the registrar replace this answer.
 	errNoRegistrar = &rejection{code: sip.StatusNotImplemented, reason: "Registration not available"}

@@ -2,8 +2,11 @@ package sbc
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"log/slog"
 	"net/netip"
+	"strings"
 
 	"github.com/emiago/sipgo/sip"
 
@@ -16,11 +19,24 @@ import (
 const allowHeader = "INVITE, ACK, BYE, CANCEL, OPTIONS, UPDATE, INFO"
 
 // serveRequest is the entry of every request, on a goroutine of sipgo's. In
-// order: count it; identify its trunk by source (unknown: 403, or silence
-// with sip.dropUnknown); validate it (400, 416, 483, 505); then answer per
-// method. ACK is never answered.
+// order: count it; hand a request within a live call's dialog to that call
+// (its Call-ID and tags identify it, whatever its source: a callee's BYE
+// comes from its trunk's destination); identify its trunk by source
+// (unknown: 403, or silence with sip.dropUnknown); validate it (400, 416,
+// 483, 505); then answer per method — a new INVITE starts a call, which
+// this goroutine then runs to its end. ACK is never answered.
 func (s *Server) serveRequest(req *sip.Request, tx sip.ServerTransaction) {
 	s.metrics.request(req.Method)
+	if req.Method != sip.CANCEL {
+		if c, sd := s.dialogs.request(req); c != nil {
+			if err := sipmsg.ValidateRequest(req); err != nil {
+				s.reject(req, tx, err, nil)
+				return
+			}
+			s.serveInDialog(c, sd, req, tx)
+			return
+		}
+	}
 	st := s.state.Load()
 	src := sourceOf(req)
 	trunk := st.sources.identify(src)
@@ -32,6 +48,23 @@ func (s *Server) serveRequest(req *sip.Request, tx sip.ServerTransaction) {
 		}
 		return
 	}
+	if req.Method == sip.INVITE && !inDialog(req) {
+		if err := sipmsg.ValidateRequest(req); err != nil {
+			s.reject(req, tx, err, trunk)
+			return
+		}
+		if s.draining.Load() {
+			s.refuseCall(req, tx, errDraining, trunk)
+			return
+		}
+		if !s.owners.add() { // closing down
+			s.refuseCall(req, tx, errDraining, trunk)
+			return
+		}
+		defer s.owners.done()
+		s.handleInvite(req, tx, trunk, st)
+		return
+	}
 	res, err := s.answer(req)
 	switch {
 	case err != nil:
@@ -41,8 +74,9 @@ func (s *Server) serveRequest(req *sip.Request, tx sip.ServerTransaction) {
 	}
 }
 
-// answer decides the answer to a request from a known trunk: a response to
-// send, an error to refuse it with (see statusOf), or neither (silence).
+// answer decides the answer to a request from a known trunk outside any
+// call: a response to send, an error to refuse it with (see statusOf), or
+// neither (silence).
 func (s *Server) answer(req *sip.Request) (*sip.Response, error) {
 	if err := sipmsg.ValidateRequest(req); err != nil {
 		return nil, err
@@ -54,20 +88,19 @@ func (s *Server) answer(req *sip.Request) (*sip.Response, error) {
 		}
 		return optionsResponse(req), nil
 	case sip.INVITE:
+		// A new INVITE starts a call (serveRequest); one within a dialog
+		// that no call holds matches nothing.
 		if inDialog(req) {
 			return nil, errNoDialog
 		}
-		if s.draining.Load() {
-			return nil, errDraining
-		}
-		return nil, errNoCallPath
+		return nil, errDraining
 	case sip.ACK:
 		// An ACK to one of our final responses is absorbed by its
-		// transaction; a 2xx ACK would belong to a call. Either way: silence.
+		// transaction; one that matches no call: silence.
 		return nil, nil
 	case sip.BYE, sip.CANCEL, sip.UPDATE, sip.INFO:
-		// No dialog exists yet, and a CANCEL reaching here matched no
-		// pending INVITE (sipgo answers those that do).
+		// No dialog matches, and a CANCEL reaching here matched no pending
+		// INVITE (sipgo answers those that do).
 		return nil, errNoDialog
 	case sip.REGISTER:
 		return nil, errNoRegistrar
@@ -76,6 +109,156 @@ func (s *Server) answer(req *sip.Request) (*sip.Response, error) {
 	default:
 		return nil, errUnknownMethod
 	}
+}
+
+// serveInDialog hands a request within a live call's dialog to the call's
+// owner and waits until the owner answered it, or the call ended (481).
+func (s *Server) serveInDialog(c *call, sd side, req *sip.Request, tx sip.ServerTransaction) {
+	ev := &evRequest{side: sd, req: req, tx: tx, log: c.log, done: make(chan struct{})}
+	if req.IsAck() {
+		c.post(ev)
+		return
+	}
+	if !c.post(ev) {
+		ev.reply(sip.StatusCallTransactionDoesNotExists, "Call/Transaction Does Not Exist")
+		return
+	}
+	select {
+	case <-ev.done:
+	case <-c.quit:
+		ev.reply(sip.StatusCallTransactionDoesNotExists, "Call/Transaction Does Not Exist")
+	}
+}
+
+// onStrayResponse takes the responses no client transaction took, and the
+// 2xx retransmissions INVITE transactions pass on (sipgo passes them to no
+// one by default, and the callee re-sends its 2xx until it gives up and
+// hangs up). A 2xx to an INVITE of a live call goes to the call, which
+// acknowledges it again or hangs it up; one of a call that ended lately is
+// acknowledged and hung up here. Anything else is dropped.
+func (s *Server) onStrayResponse(res *sip.Response) {
+	if !res.IsSuccess() || res.CSeq() == nil || res.CSeq().MethodName != sip.INVITE {
+		s.log.Debug("stray response dropped", "code", res.StatusCode, "sipCallId", callID(res))
+		return
+	}
+	c, ended := s.dialogs.response(res)
+	switch {
+	case c != nil:
+		select {
+		case c.inbox <- evStray2xx{res: res}:
+		case <-c.quit:
+		default: // the call is busy: the 2xx will come again
+		}
+	case ended:
+		s.hangupStray(res)
+	default:
+		s.log.Debug("stray 2xx dropped", "sipCallId", callID(res))
+	}
+}
+
+// hangupStray acknowledges a 2xx to an INVITE of a call that has ended and,
+// the first time, sends it BYE (on a goroutine of the server's, which the
+// BYE's transaction ends).
+func (s *Server) hangupStray(res *sip.Response) {
+	local, ok := s.local(strings.ToUpper(res.Transport()), addrOfHostPort(res.Source()))
+	if !ok {
+		return
+	}
+	d := sipmsg.DialogFromResponse(res, local)
+	if err := s.cli.WriteRequest(s.withLaddr(d.Ack(d.CSeq, nil, "")), prebuilt); err != nil {
+		s.log.Debug("ACK of a late answer not sent", "error", err.Error())
+	}
+	if !s.dialogs.markKilled(d.CallID, d.RemoteTag) {
+		return
+	}
+	if !s.bg.add() { // closing down
+		return
+	}
+	s.log.Info("hanging up a late answer", "sipCallId", d.CallID)
+	tx, err := s.cli.TransactionRequest(s.ctx, s.withLaddr(d.Request(sip.BYE, nil, "")), prebuilt)
+	if err != nil {
+		s.bg.done()
+		s.log.Debug("BYE of a late answer not sent", "error", err.Error())
+		return
+	}
+	go func() {
+		defer s.bg.done()
+		defer tx.Terminate()
+		for {
+			select {
+			case r := <-tx.Responses():
+				if !r.IsProvisional() {
+					return
+				}
+			case <-tx.Done():
+				return
+			}
+		}
+	}()
+}
+
+// withLaddr makes a UDP request leave from the appliance's UDP listener,
+// so that its answers, and the peer's requests, come back to it. It
+// returns req.
+func (s *Server) withLaddr(req *sip.Request) *sip.Request {
+	if ep, ok := s.eps["UDP"]; ok && isUDP(req.Transport()) {
+		ep.laddr.Copy(&req.Laddr)
+	} else {
+		req.Laddr = sip.Addr{}
+	}
+	return req
+}
+
+// toTCP moves a request built for UDP to TCP (RFC 3261 §18.1.1: too big
+// for a datagram): transport, Via and Contact.
+func (s *Server) toTCP(req *sip.Request) error {
+	ep, ok := s.eps["TCP"]
+	if !ok {
+		return fmt.Errorf("request of %d bytes is too big for UDP, and there is no TCP listener", len(req.String()))
+	}
+	req.SetTransport("TCP")
+	req.Laddr = sip.Addr{}
+	if via := req.Via(); via != nil {
+		via.Transport = "TCP"
+		via.Port = ep.port
+		if ep.host != "" {
+			via.Host = ep.host
+		}
+	}
+	if ct := req.Contact(); ct != nil {
+		if ct.Address.UriParams == nil {
+			ct.Address.UriParams = sip.NewParams()
+		}
+		ct.Address.UriParams.Add("transport", "tcp")
+		ct.Address.Port = ep.port
+	}
+	return nil
+}
+
+// retransport returns l moved to another transport: that transport's
+// listening port (0 when the appliance has no such listener).
+func (s *Server) retransport(l sipmsg.Local, transport string) sipmsg.Local {
+	l.Transport = transport
+	l.Port = 0
+	if ep, ok := s.eps[transport]; ok {
+		l.Port = ep.port
+	}
+	return l
+}
+
+// isUDP reports whether a transport name is UDP.
+func isUDP(transport string) bool { return strings.EqualFold(transport, "UDP") }
+
+// isTimeout reports whether a transaction ended on a timer.
+func isTimeout(err error) bool { return errors.Is(err, sip.ErrTransactionTimeout) }
+
+// addrOfHostPort returns the IP address of "host:port", or the zero Addr.
+func addrOfHostPort(hp string) netip.Addr {
+	ap, err := netip.ParseAddrPort(hp)
+	if err != nil {
+		return netip.Addr{}
+	}
+	return ap.Addr().Unmap()
 }
 
 // optionsResponse is the 200 OK to an OPTIONS from a known trunk (RFC 3261
@@ -98,6 +281,18 @@ func (s *Server) reject(req *sip.Request, tx sip.ServerTransaction, err error, t
 	res := sip.NewResponseFromRequest(req, code, reason, nil)
 	if allow {
 		res.AppendHeader(sip.NewHeader("Allow", allowHeader))
+	}
+	var rej *rejection
+	if errors.As(err, &rej) {
+		if rej.accept {
+			res.AppendHeader(sip.NewHeader("Accept", "application/sdp"))
+		}
+		if rej.retryAfter != "" {
+			res.AppendHeader(sip.NewHeader("Retry-After", rej.retryAfter))
+		}
+		if rej.unsupported != "" {
+			res.AppendHeader(sip.NewHeader("Unsupported", sipmsg.SanitizeValue(rej.unsupported)))
+		}
 	}
 	if trunk != nil {
 		level := slog.LevelDebug
@@ -133,9 +328,9 @@ func inDialog(req *sip.Request) bool {
 	return to != nil && to.Params.Has("tag")
 }
 
-// callID returns req's Call-ID, "" when it has none.
-func callID(req *sip.Request) string {
-	if h := req.CallID(); h != nil {
+// callID returns a message's Call-ID, "" when it has none.
+func callID(m interface{ CallID() *sip.CallIDHeader }) string {
+	if h := m.CallID(); h != nil {
 		return h.Value()
 	}
 	return ""

@@ -79,10 +79,20 @@ func (b *syncBuffer) String() string {
 // printing its log if the test failed.
 func startServer(t *testing.T, cfg *config.Config) *Server {
 	t.Helper()
+	return startServerWith(t, cfg, nil)
+}
+
+// startServerWith is startServer with edit (may be nil) applied to the
+// server before Start: the place to shorten its timings.
+func startServerWith(t *testing.T, cfg *config.Config, edit func(*Server)) *Server {
+	t.Helper()
 	logs := &syncBuffer{}
 	s, err := New(Options{Config: cfg}, slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
 	if err != nil {
 		t.Fatal(err)
+	}
+	if edit != nil {
+		edit(s)
 	}
 	if err := s.Start(context.Background()); err != nil {
 		t.Fatal(err)
@@ -199,18 +209,22 @@ func parseResponse(t *testing.T, data []byte) *sip.Response {
 	return res
 }
 
-// udpExchange sends msg from c to the server and returns the answer; it
-// fails the test when none comes.
+// udpExchange sends msg from c to the server and returns the final answer
+// (provisional ones skipped); it fails the test when none comes.
 func udpExchange(t *testing.T, c *net.UDPConn, to net.Addr, msg string) *sip.Response {
 	t.Helper()
 	if _, err := c.WriteTo([]byte(msg), to); err != nil {
 		t.Fatal(err)
 	}
-	res := readResponse(t, c, answerWithin)
-	if res == nil {
-		t.Fatalf("no answer within %v to:\n%s", answerWithin, msg)
+	for {
+		res := readResponse(t, c, answerWithin)
+		if res == nil {
+			t.Fatalf("no answer within %v to:\n%s", answerWithin, msg)
+		}
+		if !res.IsProvisional() {
+			return res
+		}
 	}
-	return res
 }
 
 // udpSilence sends msg from c and asserts that nothing answers it within

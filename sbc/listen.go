@@ -81,11 +81,53 @@ func addrOf(a net.Addr) netip.Addr {
 // without Via or CSeq; nor does it grow sipgo's table of UDP peers.
 func (s *Server) screen(props sip.TransportReadProps, data []byte) ([]byte, error) {
 	st := s.state.Load()
-	if !st.cfg.SIP.DropUnknown || !st.sources.unknownSource(addrOf(props.RemoteAddr)) {
+	if !st.cfg.SIP.DropUnknown || !s.unknownPeer(st, addrOf(props.RemoteAddr)) {
 		return data, nil
 	}
 	s.metrics.unknownSource.Inc()
 	return nil, nil // never an error: sipgo would stop reading the socket
+}
+
+// unknownPeer reports whether a packet or connection from addr may be
+// dropped unseen: no trunk owns the address, it is no destination host
+// given by address, and no live call sent an INVITE there (a destination
+// given by name resolves to it).
+func (s *Server) unknownPeer(st *state, addr netip.Addr) bool {
+	return st.sources.unknownSource(addr) && !s.peers.has(addr)
+}
+
+// peerSet counts the addresses live calls sent INVITEs to.
+type peerSet struct {
+	mu sync.Mutex
+	n  map[netip.Addr]int
+}
+
+func (p *peerSet) add(a netip.Addr) {
+	a = a.Unmap().WithZone("")
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.n == nil {
+		p.n = map[netip.Addr]int{}
+	}
+	p.n[a]++
+}
+
+func (p *peerSet) remove(a netip.Addr) {
+	a = a.Unmap().WithZone("")
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.n[a] <= 1 {
+		delete(p.n, a)
+		return
+	}
+	p.n[a]--
+}
+
+func (p *peerSet) has(a netip.Addr) bool {
+	a = a.Unmap().WithZone("")
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.n[a] > 0
 }
 
 // screenedListener is a TCP listener that, with sip.dropUnknown, closes
@@ -104,7 +146,7 @@ func (l *screenedListener) Accept() (net.Conn, error) {
 			return nil, err
 		}
 		st := l.s.state.Load()
-		if st.cfg.SIP.DropUnknown && st.sources.unknownSource(addrOf(c.RemoteAddr())) {
+		if st.cfg.SIP.DropUnknown && l.s.unknownPeer(st, addrOf(c.RemoteAddr())) {
 			l.s.metrics.unknownSource.Inc()
 			c.Close()
 			continue

@@ -1,10 +1,14 @@
 package sbc
 
 import (
+	"io"
+	"strconv"
 	"strings"
 
 	"github.com/VictoriaMetrics/metrics"
 	"github.com/emiago/sipgo/sip"
+
+	"github.com/trunkline/trunkline/media"
 )
 
 // serverMetrics are the series the SIP side exports, in a set the server
@@ -40,6 +44,57 @@ func newServerMetrics(activeCalls func() float64) *serverMetrics {
 	m.unknownSource = m.set.NewCounter("trunkline_sip_unknown_source_total")
 	m.set.NewGauge("trunkline_calls_active", activeCalls)
 	return m
+}
+
+// callEnded counts a call leg that ended, by direction (inbound, outbound),
+// trunk (a configured id) and result (its call-log state): bounded labels.
+func (m *serverMetrics) callEnded(direction, trunk, state string) {
+	m.set.GetOrCreateCounter(`trunkline_calls_total{direction="` + strings.ToLower(direction) +
+		`",trunk="` + labelValue(trunk) + `",result="` + strings.ToLower(state) + `"}`).Inc()
+}
+
+// attempt counts a hunt attempt's outcome, by trunk and code: the final
+// response's code when it is one of codeLabels, its class ("4xx") when not,
+// or what happened instead (timeout, unreachable, no_answer, cancelled,
+// shutdown).
+func (m *serverMetrics) attempt(trunk string, r result) {
+	m.set.GetOrCreateCounter(`trunkline_route_attempts_total{trunk="` + labelValue(trunk) +
+		`",code="` + attemptLabel(r) + `"}`).Inc()
+}
+
+// codeLabels are the final responses counted by their own code.
+var codeLabels = map[int]bool{
+	200: true, 400: true, 403: true, 404: true, 408: true, 410: true, 415: true,
+	480: true, 481: true, 484: true, 486: true, 487: true, 488: true, 500: true,
+	501: true, 502: true, 503: true, 504: true, 600: true, 603: true, 604: true,
+}
+
+func attemptLabel(r result) string {
+	switch r.out {
+	case outUnreachable:
+		if r.code == sip.StatusRequestTimeout {
+			return "timeout"
+		}
+		return "unreachable"
+	case outNoAnswer:
+		return "no_answer"
+	case outCancelled:
+		return "cancelled"
+	case outShutdown:
+		return "shutdown"
+	}
+	if codeLabels[r.code] {
+		return strconv.Itoa(r.code)
+	}
+	return strconv.Itoa(r.code/100) + "xx"
+}
+
+// writeRTP writes trunkline_rtp_packets_total{dir="in"|"out"}: the RTP
+// packets every relay of pool received from peers and sent to them.
+func writeRTP(w io.Writer, pool *media.Pool) {
+	t := pool.Totals()
+	metrics.WriteCounterUint64(w, `trunkline_rtp_packets_total{dir="in"}`, t.PacketsIn)
+	metrics.WriteCounterUint64(w, `trunkline_rtp_packets_total{dir="out"}`, t.PacketsOut)
 }
 
 // request counts one request of the given method.

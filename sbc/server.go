@@ -4,19 +4,31 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
+	"net/netip"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/VictoriaMetrics/metrics"
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
 
 	"github.com/trunkline/trunkline/config"
+	"github.com/trunkline/trunkline/media"
 	"github.com/trunkline/trunkline/routing"
 )
+
+// callLogKeep is how many call-leg records the server keeps in memory.
+const callLogKeep = 10000
+
+// inflightGrace is how long Shutdown lets requests already read settle
+// before closing sipgo's transport layer.
+const inflightGrace = 20 * time.Millisecond
 
 // Options configure a Server.
 type Options struct {
@@ -38,6 +50,27 @@ type Server struct {
 
 	ua  *sipgo.UserAgent
 	sip *sipgo.Server
+	cli *sipgo.Client
+
+	// The call path.
+	pool      *media.Pool   // RTP port pairs for the calls' relays
+	mediaAddr netip.Addr    // the address relays bind and SDP advertises
+	resolver  *net.Resolver // dns.servers, for destination hosts
+	dialogs   *dialogTable
+	callLogs  *callLogRing
+	channels  channelCounter
+	cps       cpsLimiter
+	rr        roundRobin
+	peers     peerSet             // addresses live calls sent INVITEs to
+	eps       map[string]endpoint // by transport; set by Start
+	owners    taskGroup           // the owner goroutines of live calls
+	bg        taskGroup           // hang-ups of answers that came too late
+
+	// Timings of the call path (DESIGN §4.5); tests shorten them.
+	rerouteDelay time.Duration // no response at all: next attempt
+	cancelWait   time.Duration // bound on the final response after CANCEL
+	byeWait      time.Duration // bound on the answer to a BYE
+	hangupWait   time.Duration // bound on ending the calls that outlive the drain
 
 	// state is the configuration in force, replaced whole by SetConfig.
 	state atomic.Pointer[state]
@@ -48,13 +81,17 @@ type Server struct {
 	// Lifecycle. lifeMu guards started and the sockets.
 	lifeMu  sync.Mutex
 	started bool
-	ctx     context.Context // the server's lifetime; calls derive theirs from it
+	ctx     context.Context // the server's lifetime
 	cancel  context.CancelFunc
-	packets []net.PacketConn
-	streams []net.Listener
-	conns   connSet
-	addrs   []net.Addr
-	serving sync.WaitGroup // one goroutine per listener
+	// callCtx is the parent of the calls' contexts: cancelled when the
+	// drain times out, so that every call hangs up.
+	callCtx  context.Context
+	endCalls context.CancelFunc
+	packets  []net.PacketConn
+	streams  []net.Listener
+	conns    connSet
+	addrs    []net.Addr
+	serving  sync.WaitGroup // one goroutine per listener
 
 	ready     atomic.Bool // listeners are up
 	draining  atomic.Bool // Shutdown began: no new calls
@@ -104,19 +141,48 @@ func New(opts Options, log *slog.Logger) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{log: log, listens: listens, trunkUp: map[string]bool{}}
+	mediaAddr, err := mediaAddress(opts.Config)
+	if err != nil {
+		return nil, err
+	}
+	lo, hi, err := media.ParsePortRange(opts.Config.Media.RTPPorts)
+	if err != nil {
+		return nil, fmt.Errorf("media.rtpPorts: %w", err)
+	}
+	pool, err := media.NewPool(mediaAddr, lo, hi)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{
+		log: log, listens: listens, trunkUp: map[string]bool{},
+		pool: pool, mediaAddr: mediaAddr,
+		resolver:     newResolver(opts.Config.DNS.Servers),
+		dialogs:      newDialogTable(),
+		callLogs:     newCallLogRing(callLogKeep),
+		rerouteDelay: defaultRerouteDelay,
+		cancelWait:   defaultCancelWait,
+		byeWait:      defaultByeWait,
+		hangupWait:   hangupWait,
+	}
 	s.metrics = newServerMetrics(func() float64 { return float64(s.calls.active()) })
+	s.metrics.set.RegisterMetricsWriter(func(w io.Writer) { writeRTP(w, s.pool) })
 	s.state.Store(st)
 	s.syncTrunkMetrics(st.cfg)
 
 	sipLog := sipgoLogger(log)
 	ua, err := sipgo.NewUA(
 		sipgo.WithUserAgent("Trunkline"),
+		sipgo.WithUserAgentDNSResolver(s.resolver),
 		sipgo.WithUserAgentTransportLayerOptions(
 			sip.WithTransportLayerLogger(sipLog),
 			sip.WithTransportLayerReadFilter(s.screen),
 		),
-		sipgo.WithUserAgentTransactionLayerOptions(sip.WithTransactionLayerLogger(sipLog)),
+		sipgo.WithUserAgentTransactionLayerOptions(
+			sip.WithTransactionLayerLogger(sipLog),
+			// 2xx retransmissions no transaction takes any more: re-ACK
+			// them for live calls, hang them up for ended ones.
+			sip.WithTransactionLayerUnhandledResponseHandler(s.onStrayResponse),
+		),
 	)
 	if err != nil {
 		return nil, fmt.Errorf("sbc: sip user agent: %w", err)
@@ -126,6 +192,12 @@ func New(opts Options, log *slog.Logger) (*Server, error) {
 		ua.Close()
 		return nil, fmt.Errorf("sbc: sip server: %w", err)
 	}
+	cli, err := sipgo.NewClient(ua, sipgo.WithClientLogger(sipLog))
+	if err != nil {
+		ua.Close()
+		return nil, fmt.Errorf("sbc: sip client: %w", err)
+	}
+	s.cli = cli
 	// Every method enters through serveRequest, which dispatches on it. It is
 	// registered here, before any socket exists: sipgo's handler map is not
 	// safe for concurrent use.
@@ -170,6 +242,8 @@ func (s *Server) Start(ctx context.Context) error {
 	}
 	s.started = true
 	s.ctx, s.cancel = context.WithCancel(ctx)
+	s.callCtx, s.endCalls = context.WithCancel(s.ctx)
+	s.eps = s.endpoints(s.state.Load().cfg.SIP.Advertise)
 	for _, pc := range s.packets {
 		s.serving.Go(func() { s.served(pc.LocalAddr(), s.sip.ServeUDP(pc)) })
 	}
@@ -232,9 +306,28 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	err := s.calls.wait(ctx)
 	if err != nil {
 		s.log.Warn("drain timeout: ending live calls", "calls", s.calls.active())
+		s.hangupAll()
 	}
 	s.closeOnce.Do(s.close)
 	return err
+}
+
+// hangupAll ends every live call (BYE to both legs of a connected one, 503
+// to the caller of one being set up) and waits for them, at most
+// hangupWait.
+func (s *Server) hangupAll() {
+	s.lifeMu.Lock()
+	end := s.endCalls
+	s.lifeMu.Unlock()
+	if end == nil {
+		return
+	}
+	end()
+	ctx, cancel := context.WithTimeout(context.Background(), s.hangupWait)
+	defer cancel()
+	if err := s.calls.wait(ctx); err != nil {
+		s.log.Warn("calls still live after hanging up", "calls", s.calls.active())
+	}
 }
 
 // beginDrain stops taking new calls: Ready turns false, INVITE and OPTIONS
@@ -257,8 +350,40 @@ func (s *Server) close() {
 	}
 	s.lifeMu.Unlock()
 	s.serving.Wait()
+	// Requests read before the sockets closed may still be matched to
+	// transactions on sipgo's goroutines; one that finds its peer gone from
+	// the closed listener's pool opens a socket of its own, which would
+	// outlive the transport layer if that closed first. Let them land.
+	time.Sleep(inflightGrace)
 	s.ua.Close()
+	// With every transaction terminated, the owners of calls still live
+	// run to their end at once.
+	s.owners.closeWait()
+	s.bg.closeWait()
 	s.log.Info("sip stopped")
+}
+
+// mediaAddress picks the address relays bind and SDP advertises:
+// media.advertise, else sip.advertise when it is an IP address, else the
+// first SIP listener's IP when it names one, else the loopback address.
+func mediaAddress(cfg *config.Config) (netip.Addr, error) {
+	if a := cfg.Media.Advertise; a != "" {
+		ip, err := netip.ParseAddr(a)
+		if err != nil {
+			return netip.Addr{}, fmt.Errorf("media.advertise: %q is not an IP address (the relay binds it and SDP c= carries it)", a)
+		}
+		return ip.Unmap(), nil
+	}
+	if ip, err := netip.ParseAddr(cfg.SIP.Advertise); err == nil {
+		return ip.Unmap(), nil
+	}
+	for _, l := range cfg.SIP.Listen {
+		_, hp, _ := strings.Cut(l, "://")
+		if ap, err := netip.ParseAddrPort(hp); err == nil && !ap.Addr().IsUnspecified() {
+			return ap.Addr().Unmap(), nil
+		}
+	}
+	return netip.AddrFrom4([4]byte{127, 0, 0, 1}), nil
 }
 
 // SetConfig swaps the configuration in force. cfg must be validated with
@@ -278,6 +403,9 @@ func (s *Server) SetConfig(cfg *config.Config) error {
 	old := s.state.Swap(st)
 	if !slices.Equal(old.cfg.SIP.Listen, cfg.SIP.Listen) {
 		s.log.Warn("sip.listen changed: restart to apply", "running", old.cfg.SIP.Listen, "configured", cfg.SIP.Listen)
+	}
+	if old.cfg.SIP.Advertise != cfg.SIP.Advertise || old.cfg.Media != cfg.Media || !slices.Equal(old.cfg.DNS.Servers, cfg.DNS.Servers) {
+		s.log.Warn("sip.advertise, media or dns changed: restart to apply")
 	}
 	s.syncTrunkMetrics(cfg)
 	return nil

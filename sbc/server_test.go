@@ -155,7 +155,7 @@ func TestRequests(t *testing.T) {
 	}{
 		{"OPTIONS", rawRequest("OPTIONS", local, "UDP"), 200, "OK", true},
 		{"OPTIONS Max-Forwards 0", rawRequest("OPTIONS", local, "UDP", "Max-Forwards: 0"), 200, "OK", true},
-		{"INVITE", rawRequest("INVITE", local, "UDP"), 501, "Call handling not available", false},
+		{"INVITE without a route", rawRequest("INVITE", local, "UDP"), 404, "Not Found", false},
 		{"re-INVITE", rawRequest("INVITE", local, "UDP", "To: <sip:test@127.0.0.1>;tag=x1"), 481, "", false},
 		{"BYE", rawRequest("BYE", local, "UDP", "To: <sip:test@127.0.0.1>;tag=x2"), 481, "Call/Transaction Does Not Exist", false},
 		{"CANCEL", rawRequest("CANCEL", local, "UDP"), 481, "", false},
@@ -318,7 +318,7 @@ func TestTrunkStatus(t *testing.T) {
 // get 503 and in-dialog requests are still answered; Shutdown waits for the
 // live call until its context ends.
 func TestDrain(t *testing.T) {
-	s := startServer(t, testConfig(t, nil))
+	s := startServerWith(t, testConfig(t, nil), func(s *Server) { s.hangupWait = silenceWithin })
 	if !s.Ready() {
 		t.Fatal("not Ready after Start")
 	}

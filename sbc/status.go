@@ -28,15 +28,16 @@ type HostStatus struct {
 }
 
 // TrunkStatus reports the live state of the trunk with the given id, and
-// false when the configuration in force has no such trunk. Until OPTIONS
-// polling and the registrar exist, no trunk is polled (UNKNOWN), none is
-// registered, and no call is live.
+// false when the configuration in force has no such trunk. ActiveCalls
+// counts its live calls, both directions. Until OPTIONS polling and the
+// registrar exist, no trunk is polled (UNKNOWN) and none is registered.
 func (s *Server) TrunkStatus(id string) (TrunkStatus, bool) {
 	tr := findTrunk(s.state.Load().cfg, id)
 	if tr == nil {
 		return TrunkStatus{}, false
 	}
 	st := TrunkStatus{
+		ActiveCalls:  s.channels.count(id),
 		Options:      StatusUnknown,
 		Registration: RegistrationNA,
 		Hosts:        make([]HostStatus, len(tr.DestinationHosts)),

@@ -1,0 +1,18 @@
+// Package conformance holds the SIPp conformance suite of DESIGN §7: SIPp
+// scenarios (scenarios/uac_*.xml, scenarios/uas_*.xml) and the Go runner
+// that drives them around the real `trunkline serve` binary.
+//
+// The package is tests only. TestMain builds ./cmd/trunkline once (with
+// -race when the tests have it); each scenario of TestConformance then runs
+// as a parallel subtest with its own trunkline, configuration and ports: SIPp
+// UASes stand for the callee trunks of one route, SIPp UACs place the calls,
+// RTP probes of the runner count the media each side receives, and the
+// assertions read SIPp's exit codes and message traces, the probes, and
+// GET /metrics. With -direct each scenario's UAC runs straight against its
+// UAS partners instead, without trunkline, to validate the scenario files.
+// README.md says how to run one scenario, by the runner or by hand.
+//
+// It imports no package of the module: it sees trunkline as an operator and
+// its peers do, through the binary, its YAML configuration, SIP, RTP and
+// HTTP.
+package conformance

@@ -1,0 +1,200 @@
+package conformance
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// Bounds of the appliance's life in a scenario.
+const (
+	healthzLimit = 15 * time.Second // from start to GET /healthz answering 200
+	drainTimeout = 3 * time.Second  // sip.drainTimeout of the scenario's config
+	stopLimit    = drainTimeout + 7*time.Second
+	idleLimit    = 5 * time.Second // for trunkline_calls_active to come back to 0
+	rtpPortCount = 64              // media.rtpPorts of one appliance
+	calledNumber = "1001"          // what every UAC calls (-s), and what the route matches
+)
+
+// appliance is one `trunkline serve` of a scenario.
+type appliance struct {
+	dir      string
+	sipPort  int // UDP and TCP
+	apiPort  int
+	rtpLow   int
+	proc     *proc
+	client   *http.Client
+	exitedOK bool   // SIGTERM ended it with exit 0
+	stopNote string // how it ended, for failure messages
+}
+
+// trunkSpec is one callee trunk of the configuration.
+type trunkSpec struct {
+	id             string
+	ip             string
+	port           int
+	transport      string // "udp" or "tcp"
+	connectTimeout int    // seconds; 0 = the default (60)
+}
+
+// writeConfig writes the scenario's trunkline.yaml (DESIGN §3): the caller
+// trunk, one STATIC trunk per callee, and one route for calledNumber that
+// hunts the callees in order (priority 1, 2, ...).
+func (a *appliance) writeConfig(t *testing.T, trunks []trunkSpec) string {
+	t.Helper()
+	var b strings.Builder
+	fmt.Fprintf(&b, `# Written by the conformance runner for one scenario.
+node: {id: conformance, dataDir: %q}
+sip:
+  listen: ["udp://%[2]s:%[3]d", "tcp://%[2]s:%[3]d"]
+  advertise: %[2]s
+  drainTimeout: %[4]s
+media:
+  rtpPorts: "%[5]d-%[6]d"
+  advertise: %[2]s
+api:
+  listen: "%[2]s:%[7]d"
+sipTrunks:
+  - id: caller
+    name: SIPp UAC
+    type: STATIC
+    sourceHosts: ["%[8]s/32"]
+`, filepath.Join(a.dir, "data"), trunklineIP, a.sipPort, drainTimeout, a.rtpLow, a.rtpLow+rtpPortCount-1, a.apiPort, callerIP)
+	for _, tr := range trunks {
+		fmt.Fprintf(&b, `  - id: %s
+    name: SIPp UAS %s
+    type: STATIC
+    sourceHosts: ["%s/32"]
+    destinationHosts: ["%s:%d"]
+    transport: %s
+`, tr.id, tr.id, tr.ip, tr.ip, tr.port, strings.ToUpper(tr.transport))
+	}
+	if len(trunks) > 0 {
+		fmt.Fprintf(&b, `routes:
+  - id: conformance
+    name: every callee in order
+    criteria: [{to: "%s"}]
+    destinations:
+`, calledNumber)
+		for i, tr := range trunks {
+			fmt.Fprintf(&b, "      - type: ENDPOINT\n        priority: %d\n", i+1)
+			if tr.connectTimeout > 0 {
+				fmt.Fprintf(&b, "        connectTimeout: %d\n", tr.connectTimeout)
+			}
+			fmt.Fprintf(&b, "        value: {type: SIP, sipTrunkId: %s}\n", tr.id)
+		}
+	}
+	path := filepath.Join(a.dir, "trunkline.yaml")
+	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// startAppliance allocates the appliance's ports, writes its config with
+// the callee trunks, starts `trunkline serve` and waits for /healthz.
+func startAppliance(t *testing.T, dir string, trunks func(*appliance) []trunkSpec) *appliance {
+	t.Helper()
+	a := &appliance{
+		dir:     dir,
+		sipPort: ports.one(t),
+		apiPort: ports.one(t),
+		rtpLow:  ports.block(t, rtpPortCount),
+		client:  &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}},
+	}
+	cfg := a.writeConfig(t, trunks(a))
+	a.proc = startProc(t, dir, "trunkline", suite.trunkline, "serve", "--config", cfg)
+	healthy := waitFor(healthzLimit, 20*time.Millisecond, func() bool {
+		if a.proc.exited() {
+			return true
+		}
+		code, _, err := a.get("/healthz")
+		return err == nil && code == http.StatusOK
+	})
+	if a.proc.exited() {
+		t.Fatalf("trunkline serve ended before it was ready (%s):\n%s\nconfig:\n%s",
+			a.proc.describe(), tail(a.proc.stderr, 30), tail(cfg, 80))
+	}
+	if !healthy {
+		t.Fatalf("GET /healthz did not answer 200 within %s:\n%s", healthzLimit, tail(a.proc.stderr, 30))
+	}
+	return a
+}
+
+// get fetches a path of the API.
+func (a *appliance) get(path string) (int, string, error) {
+	res, err := a.client.Get(fmt.Sprintf("http://%s:%d%s", trunklineIP, a.apiPort, path))
+	if err != nil {
+		return 0, "", err
+	}
+	defer res.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(res.Body, 4<<20))
+	return res.StatusCode, string(body), err
+}
+
+// metrics reads GET /metrics as series name (with labels) -> value; the
+// last read is kept in metrics.txt.
+func (a *appliance) metrics() (map[string]float64, error) {
+	code, body, err := a.get("/metrics")
+	if err != nil {
+		return nil, err
+	}
+	if code != http.StatusOK {
+		return nil, fmt.Errorf("GET /metrics: %d", code)
+	}
+	os.WriteFile(filepath.Join(a.dir, "metrics.txt"), []byte(body), 0o644)
+	out := map[string]float64{}
+	sc := bufio.NewScanner(strings.NewReader(body))
+	sc.Buffer(make([]byte, 1<<16), 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		i := strings.LastIndexByte(line, ' ')
+		if i < 0 {
+			continue
+		}
+		v, err := strconv.ParseFloat(line[i+1:], 64)
+		if err != nil {
+			continue
+		}
+		out[line[:i]] = v
+	}
+	return out, nil
+}
+
+// waitIdle polls /metrics until trunkline_calls_active is 0 and returns the
+// last metrics read; idle is false when calls stayed up past idleLimit.
+func (a *appliance) waitIdle() (m map[string]float64, idle bool, err error) {
+	idle = waitFor(idleLimit, 50*time.Millisecond, func() bool {
+		m, err = a.metrics()
+		return err == nil && m["trunkline_calls_active"] == 0
+	})
+	return m, idle, err
+}
+
+// stop sends SIGTERM (DESIGN §2: drain, exit 0) and waits; past stopLimit
+// the process group is killed.
+func (a *appliance) stop() {
+	if a.proc.exited() {
+		a.stopNote = "had ended before SIGTERM: " + a.proc.describe()
+		return
+	}
+	byItself := a.proc.stopWithin(syscall.SIGTERM, stopLimit)
+	a.exitedOK = byItself && a.proc.exitCode() == 0
+	switch {
+	case !byItself:
+		a.stopNote = fmt.Sprintf("did not exit within %s of SIGTERM (killed)", stopLimit)
+	default:
+		a.stopNote = "SIGTERM: " + a.proc.describe()
+	}
+}

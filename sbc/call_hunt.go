@@ -1,0 +1,583 @@
+package sbc
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/emiago/sipgo/sip"
+
+	"github.com/trunkline/trunkline/config"
+	"github.com/trunkline/trunkline/routing"
+	"github.com/trunkline/trunkline/sbc/sipmsg"
+)
+
+// attempt is one entry of the hunt plan being tried: one B leg, with its
+// own Call-ID, tags and CSeq, sent to the addresses of its trunk in turn.
+type attempt struct {
+	n       int // position in the plan
+	plan    routing.Attempt
+	trunk   *config.SIPTrunk
+	id      string // the leg's id
+	leg     sipmsg.Dialog
+	to      string // the called user sent (formatted number or destination username)
+	host    string // the destination host tried last, as configured
+	channel bool   // holds one of the trunk's channels
+
+	inv         *sip.Request // the INVITE in flight
+	ack         *sip.Request // the ACK of its 2xx, re-sent on retransmissions
+	reack       *sip.Request // the ACK of the latest re-INVITE's 2xx
+	provisional bool         // some provisional response arrived
+
+	out                  outcome
+	start, answered, end time.Time
+	dialogID             string
+	code                 int
+	reason               string
+}
+
+// outcome is how an attempt (or one address of it) ended.
+type outcome int
+
+const (
+	outAnswered    outcome = iota // a 2xx: the call is bridged
+	outFinal                      // a final response 300-699 (code, reason)
+	outUnreachable                // no response in time, or a transport error: try the next address
+	outCancelled                  // the caller cancelled: the hunt ends
+	outNoAnswer                   // connectTimeout expired after the attempt rang
+	outShutdown                   // the appliance is hanging up every call
+)
+
+// result is an attempt's outcome with the response that decided it.
+type result struct {
+	out    outcome
+	code   int
+	reason string
+	res    *sip.Response // the 2xx of outAnswered
+}
+
+// hunt tries the plan's attempts in order (DESIGN §4.5) and returns the one
+// that answered, or nil when the call ended without an answer (the caller
+// then has its final response).
+func (c *call) hunt() *attempt {
+	var finals []result
+	advanceOn := c.advanceOn()
+	for i, pa := range c.decision.Attempts {
+		if c.isCancelled() {
+			break
+		}
+		if c.ctx.Err() != nil {
+			c.failA(errDraining)
+			return nil
+		}
+		switch pa.Type {
+		case routing.AttemptSIP, routing.AttemptPhone:
+		default:
+			c.log.Info("attempt skipped: destination type not built yet", "index", i, "type", pa.Type)
+			finals = append(finals, result{out: outFinal, code: sip.StatusTemporarilyUnavailable, reason: "Temporarily Unavailable"})
+			continue
+		}
+		trunk := findTrunk(c.st.cfg, pa.SIPTrunkID)
+		if trunk == nil || len(trunk.DestinationHosts) == 0 {
+			c.log.Warn("attempt skipped: trunk has no destination", "index", i, "sipTrunkId", pa.SIPTrunkID)
+			finals = append(finals, result{out: outFinal, code: sip.StatusServiceUnavailable, reason: "Service Unavailable"})
+			continue
+		}
+		if !c.s.channels.acquire(trunk) {
+			c.log.Info("attempt skipped: trunk at its channelLimit", "index", i, "sipTrunkId", trunk.ID)
+			finals = append(finals, result{out: outFinal, code: sip.StatusServiceUnavailable, reason: "Service Unavailable"})
+			continue
+		}
+		att := c.newAttempt(i, pa, trunk)
+		r := c.try(att)
+		att.end = time.Now()
+		att.code, att.reason, att.out = r.code, r.reason, r.out
+		c.s.metrics.attempt(trunk.ID, r)
+		if r.out != outAnswered {
+			c.releaseChannel(att)
+		}
+		switch r.out {
+		case outAnswered:
+			if err := c.connect(att, r.res); err != nil {
+				att.code, att.reason, _ = statusOf(err)
+				att.answered = time.Time{}
+				c.releaseChannel(att)
+				c.failA(err) // 487 when the caller cancelled meanwhile
+				return nil
+			}
+			return att
+		case outCancelled:
+			c.failA(errInternal) // the caller's CANCEL earned 487 already
+			return nil
+		case outShutdown:
+			c.failA(errDraining)
+			return nil
+		case outFinal:
+			if !slices.Contains(advanceOn, r.code) {
+				c.relayFinal(r)
+				return nil
+			}
+		}
+		finals = append(finals, r)
+	}
+	if c.isCancelled() {
+		c.failA(errInternal)
+		return nil
+	}
+	best := bestResponse(finals)
+	c.log.Info("hunt failed", "attempts", len(c.attempts), "code", best.code)
+	c.relayFinal(best)
+	return nil
+}
+
+// releaseChannel gives back the trunk channel an attempt holds.
+func (c *call) releaseChannel(att *attempt) {
+	if att.channel {
+		att.channel = false
+		c.s.channels.release(att.trunk)
+	}
+}
+
+// advanceOn returns the codes that make the hunt move on, for the call's
+// route (config.DefaultAdvanceOn without one).
+func (c *call) advanceOn() []int {
+	for i := range c.st.cfg.Routes {
+		if r := &c.st.cfg.Routes[i]; r.ID == c.route && len(r.AdvanceOn) > 0 {
+			return r.AdvanceOn
+		}
+	}
+	return config.DefaultAdvanceOn
+}
+
+// relayFinal sends the caller a final response decided by the hunt: its
+// code and reason only, nothing of the callee's headers.
+func (c *call) relayFinal(r result) {
+	if c.isCancelled() || c.finalA {
+		c.failA(errInternal)
+		return
+	}
+	c.log.Info("call failed", "code", r.code, "reason", r.reason)
+	if err := c.respondA(r.code, r.reason, nil); err != nil {
+		c.log.Debug("final response not sent", "error", err.Error())
+	}
+}
+
+// bestResponse picks the response relayed when every attempt failed (RFC
+// 3261 §16.7): a 6xx first, else the lowest class, the first within it; a
+// 503 is sent as 500, and no attempt at all as 480.
+func bestResponse(finals []result) result {
+	best := result{out: outFinal, code: sip.StatusTemporarilyUnavailable, reason: "Temporarily Unavailable"}
+	found := false
+	for _, r := range finals {
+		switch {
+		case !found:
+			best, found = r, true
+		case r.code >= 600 && best.code < 600:
+			best = r
+		case best.code >= 600:
+		case r.code/100 < best.code/100:
+			best = r
+		}
+	}
+	if best.code == sip.StatusServiceUnavailable {
+		best.code, best.reason = sip.StatusInternalServerError, "Server Internal Error"
+	}
+	return best
+}
+
+// newAttempt builds the B leg of an attempt: its Call-ID, tags and the
+// From and To the callee will see.
+func (c *call) newAttempt(n int, pa routing.Attempt, trunk *config.SIPTrunk) *attempt {
+	att := &attempt{n: n, plan: pa, trunk: trunk, id: newID(), channel: true, start: time.Now()}
+	switch {
+	case pa.Username != "":
+		att.to = pa.Username // sent as configured, never reformatted
+	case pa.PhoneNumber != "":
+		att.to = formatNumber(trunk.NumberFormat, pa.PhoneNumber, "")
+	default:
+		att.to = formatNumber(trunk.NumberFormat, c.to, c.toRaw)
+	}
+	att.leg = sipmsg.Dialog{
+		CallID:    newID(),
+		LocalURI:  sip.Uri{Scheme: "sip", User: formatNumber(trunk.NumberFormat, c.from, c.fromRaw)},
+		LocalName: c.fromName,
+		LocalTag:  newTag(),
+		CSeq:      0,
+	}
+	c.attempts = append(c.attempts, att)
+	key := keyB(att.leg.CallID)
+	c.keys = append(c.keys, key)
+	c.s.dialogs.add(key, c)
+	return att
+}
+
+// formatNumber writes a normalised number as a trunk expects it; a value
+// that is not a number (a SIP user name) passes as received.
+func formatNumber(format, number, received string) string {
+	if number == "" || !allDigits(number) {
+		if received != "" {
+			return received
+		}
+		return number
+	}
+	return routing.Format(format, number, received)
+}
+
+func allDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return s != ""
+}
+
+// try sends the attempt's INVITE to its trunk's destination hosts in turn
+// (FAILOVER; ROUND_ROBIN starts at the next host each call), and to each
+// address a host resolves to, until one responds.
+func (c *call) try(att *attempt) result {
+	hosts := att.trunk.DestinationHosts
+	first := 0
+	if att.trunk.Strategy == config.StrategyRoundRobin {
+		first = c.s.rr.nextHost(att.trunk.ID, len(hosts))
+	}
+	last := result{out: outUnreachable, code: sip.StatusRequestTimeout, reason: "Request Timeout"}
+	for k := range hosts {
+		host := hosts[(first+k)%len(hosts)]
+		att.host = host
+		transport := strings.ToUpper(att.trunk.Transport)
+		if transport != "UDP" && transport != "TCP" {
+			c.log.Warn("destination skipped: transport not supported yet", "sipTrunkId", att.trunk.ID, "transport", transport)
+			last = result{out: outUnreachable, code: sip.StatusServiceUnavailable, reason: "Service Unavailable"}
+			continue
+		}
+		ctx, cancel := context.WithTimeout(c.ctx, c.s.rerouteDelay)
+		targets, err := c.s.resolveTargets(ctx, host, transport)
+		cancel()
+		if err != nil || len(targets) == 0 {
+			c.log.Info("destination host does not resolve", "host", host, "error", describe(err))
+			last = result{out: outUnreachable, code: sip.StatusServiceUnavailable, reason: "Service Unavailable"}
+			continue
+		}
+		for _, tg := range targets {
+			r := c.tryTarget(att, tg, transport)
+			if r.out != outUnreachable {
+				return r
+			}
+			last = r
+			if c.isCancelled() {
+				return result{out: outCancelled, code: sip.StatusRequestTerminated, reason: "Request Terminated"}
+			}
+		}
+	}
+	return last
+}
+
+// buildInvite builds the attempt's INVITE toward one address: a new
+// request, nothing of the caller's but the From user and display name, the
+// called user, and the offer rewritten for the relay's B side.
+func (c *call) buildInvite(att *attempt, tg target, transport string) (*sip.Request, error) {
+	local, ok := c.s.local(transport, tg.addr.Addr())
+	if !ok {
+		// No listener of the trunk's transport: fall back on the other one
+		// for the Via and Contact, and let sipgo dial.
+		var okOther bool
+		if local, okOther = c.s.local(otherTransport(transport), tg.addr.Addr()); !okOther {
+			return nil, errors.New("no SIP listener")
+		}
+		local = c.s.retransport(local, transport)
+	}
+	att.leg.Local = local
+	att.leg.LocalURI.Host = local.Host
+	att.leg.RemoteURI = sip.Uri{Scheme: "sip", User: att.to, Host: tg.host, Port: tg.port}
+	att.leg.RemoteTarget = att.leg.RemoteURI
+	att.leg.CSeq = 0
+	var body []byte
+	if !c.offerless {
+		var err error
+		if body, err = c.carrySDP(sideA, c.inv.Body()); err != nil {
+			return nil, &rejection{code: sip.StatusNotAcceptableHere, reason: "Not Acceptable Here"}
+		}
+	}
+	req := att.leg.Request(sip.INVITE, body, "application/sdp")
+	if mf := req.MaxForwards(); mf != nil && c.maxForwards > 0 {
+		*mf = sip.MaxForwardsHeader(c.maxForwards - 1)
+	}
+	req.AppendHeader(sip.NewHeader("Allow", allowHeader))
+	if d := att.plan.Destination; d != nil && d.Value != nil {
+		names := make([]string, 0, len(d.Value.CustomHeaders))
+		for name := range d.Value.CustomHeaders {
+			names = append(names, name)
+		}
+		slices.Sort(names)
+		for _, name := range names {
+			if !sipmsg.ValidHeaderName(name) {
+				c.log.Warn("custom header skipped: invalid name", "header", name)
+				continue
+			}
+			req.AppendHeader(sip.NewHeader(name, sipmsg.ExpandHeader(d.Value.CustomHeaders[name], c.to, c.from)))
+		}
+	}
+	req.SetDestination(tg.addr.String())
+	c.s.withLaddr(req)
+	return req, nil
+}
+
+func otherTransport(t string) string {
+	if t == "UDP" {
+		return "TCP"
+	}
+	return "UDP"
+}
+
+// tryTarget sends the attempt's INVITE to one address and follows it to
+// its outcome: the response loop of DESIGN §4.5.
+func (c *call) tryTarget(att *attempt, tg target, transport string) result {
+	inv, err := c.buildInvite(att, tg, transport)
+	if err != nil {
+		code, reason, _ := statusOf(err)
+		c.log.Warn("INVITE not built", "error", err.Error())
+		return result{out: outFinal, code: code, reason: reason}
+	}
+	att.inv = inv
+	if !slices.Contains(c.peers, tg.addr.Addr()) {
+		c.peers = append(c.peers, tg.addr.Addr())
+		c.s.peers.add(tg.addr.Addr())
+	}
+	log := c.log.With("attempt", att.n, "sipTrunkId", att.trunk.ID, "target", tg.addr.String(), "bCallId", att.leg.CallID)
+	ct, err := c.send(inv, sideB, att)
+	if err != nil {
+		log.Info("INVITE not sent", "error", err.Error())
+		return result{out: outUnreachable, code: sip.StatusServiceUnavailable, reason: "Service Unavailable"}
+	}
+	log.Info("attempt started", "host", tg.host)
+	reroute := time.NewTimer(c.s.rerouteDelay)
+	defer reroute.Stop()
+	var connect *time.Timer
+	var connectC <-chan time.Time
+	defer func() {
+		if connect != nil {
+			connect.Stop()
+		}
+	}()
+	for {
+		select {
+		case ev := <-c.inbox:
+			switch ev := ev.(type) {
+			case evResponse:
+				if ev.ct != ct {
+					c.otherResponse(ev)
+					continue
+				}
+				res := ev.res
+				if res.IsProvisional() {
+					if !att.provisional {
+						att.provisional = true
+						reroute.Stop()
+						connect = time.NewTimer(time.Duration(att.plan.ConnectTimeout) * time.Second)
+						connectC = connect.C
+					}
+					c.provisional(att, res)
+					continue
+				}
+				ct.final = true
+				c.txEnded(ct)
+				if res.IsSuccess() {
+					log.Info("attempt answered")
+					return result{out: outAnswered, code: res.StatusCode, reason: res.Reason, res: res}
+				}
+				log.Info("attempt failed", "code", res.StatusCode, "reason", res.Reason)
+				return result{out: outFinal, code: res.StatusCode, reason: res.Reason}
+			case evTxDone:
+				c.txEnded(ev.ct)
+				if ev.ct != ct {
+					continue
+				}
+				log.Info("attempt unreachable", "error", describe(ev.err))
+				if errors.Is(ev.err, sip.ErrTransactionTimeout) {
+					return result{out: outUnreachable, code: sip.StatusRequestTimeout, reason: "Request Timeout"}
+				}
+				return result{out: outUnreachable, code: sip.StatusServiceUnavailable, reason: "Service Unavailable"}
+			case *evRequest:
+				c.earlyRequest(ev)
+			case evStray2xx:
+				c.stray(ev.res)
+			}
+		case <-c.cancelled:
+			log.Info("attempt cancelled by the caller")
+			c.abandon(att, ct)
+			return result{out: outCancelled, code: sip.StatusRequestTerminated, reason: "Request Terminated"}
+		case <-reroute.C:
+			// No response at all: nothing to CANCEL (RFC 3261 §9.1); the
+			// transaction ends here, a late 2xx is hung up as a stray.
+			log.Info("attempt silent: re-routing", "after", c.s.rerouteDelay.String())
+			ct.tx.Terminate()
+			return result{out: outUnreachable, code: sip.StatusRequestTimeout, reason: "Request Timeout"}
+		case <-connectC:
+			log.Info("attempt not answered within connectTimeout", "connectTimeout", att.plan.ConnectTimeout)
+			c.abandon(att, ct)
+			return result{out: outNoAnswer, code: sip.StatusTemporarilyUnavailable, reason: "No Answer"}
+		case <-c.ctx.Done():
+			c.abandon(att, ct)
+			return result{out: outShutdown, code: sip.StatusServiceUnavailable, reason: "Service Unavailable"}
+		}
+	}
+}
+
+// abandon stops an attempt in flight: CANCEL when it sent a provisional
+// response (else it cannot be cancelled: its transaction just ends), then a
+// bounded wait for its final response. A 2xx that raced the CANCEL is
+// acknowledged and hung up.
+func (c *call) abandon(att *attempt, ct *clientTx) {
+	if !att.provisional {
+		ct.tx.Terminate()
+		return
+	}
+	if _, err := c.send(sipmsg.Cancel(att.inv), sideB, nil); err != nil {
+		c.log.Info("CANCEL not sent", "error", err.Error())
+		ct.tx.Terminate()
+		return
+	}
+	wait := time.NewTimer(c.s.cancelWait)
+	defer wait.Stop()
+	for {
+		select {
+		case ev := <-c.inbox:
+			switch ev := ev.(type) {
+			case evResponse:
+				if ev.ct != ct {
+					c.otherResponse(ev)
+					continue
+				}
+				if ev.res.IsProvisional() {
+					continue
+				}
+				ct.final = true
+				c.txEnded(ct)
+				if ev.res.IsSuccess() {
+					c.killStray(ev.res)
+				}
+				return
+			case evTxDone:
+				c.txEnded(ev.ct)
+				if ev.ct == ct {
+					return
+				}
+			case *evRequest:
+				c.earlyRequest(ev)
+			case evStray2xx:
+				c.stray(ev.res)
+			}
+		case <-wait.C:
+			ct.tx.Terminate()
+			return
+		}
+	}
+}
+
+// otherResponse handles a response to a transaction the current step is
+// not waiting for: a 2xx to an INVITE of an earlier attempt is hung up.
+func (c *call) otherResponse(ev evResponse) {
+	if ev.res.IsProvisional() {
+		return
+	}
+	ev.ct.final = true
+	c.txEnded(ev.ct)
+	if ev.ct.req.IsInvite() && ev.res.IsSuccess() && ev.ct.att != c.b {
+		c.killStray(ev.res)
+	}
+}
+
+// stray handles a 2xx no transaction took. A retransmission within the
+// call's dialogs is acknowledged again (RFC 3261 §13.2.2.4) — except while
+// a late offer's answer is awaited, when the ACK is not sent yet; any other
+// answer is hung up.
+func (c *call) stray(res *sip.Response) {
+	id, tag, cseq := callID(res), toTag(res), res.CSeq().SeqNo
+	var acks []*sip.Request
+	switch b := c.b; {
+	case id == c.a.CallID && tag == c.a.RemoteTag:
+		acks = []*sip.Request{c.reackA}
+	case b != nil && id == b.leg.CallID && tag == b.leg.RemoteTag:
+		acks = []*sip.Request{b.ack, b.reack}
+	default:
+		c.killStray(res)
+		return
+	}
+	for _, ack := range acks {
+		if ack != nil && ack.CSeq().SeqNo == cseq {
+			c.writeAck(ack)
+		}
+	}
+}
+
+// toTag returns the To tag of a message.
+func toTag(m interface{ To() *sip.ToHeader }) string {
+	if to := m.To(); to != nil {
+		return sipmsg.Tag(to.Params)
+	}
+	return ""
+}
+
+// provisional relays an attempt's 180 or 183 to the caller: the first of
+// each, and the first with a session description (early media through the
+// relay). Other provisional responses stop at the appliance.
+func (c *call) provisional(att *attempt, res *sip.Response) {
+	code := res.StatusCode
+	if code != 180 && code != 183 {
+		return
+	}
+	var body []byte
+	if len(res.Body()) > 0 && isSDP(res.ContentType()) && !c.offerless {
+		out, err := c.carrySDP(sideB, res.Body())
+		if err != nil {
+			c.log.Info("early SDP not usable", "error", err.Error())
+		} else {
+			body = out
+		}
+	}
+	switch {
+	case body != nil && !c.earlySDP:
+		c.earlySDP = true
+	case code == 180 && !c.sent180:
+	case code == 183 && !c.sent183 && body == nil:
+	default:
+		return
+	}
+	if code == 180 {
+		c.sent180 = true
+	} else {
+		c.sent183 = true
+	}
+	reason := res.Reason
+	if reason == "" {
+		reason = "Ringing"
+	}
+	if err := c.respondA(code, reason, body); err != nil {
+		c.log.Debug("provisional response not sent", "error", err.Error())
+	}
+}
+
+// earlyRequest answers a request within a dialog that is not established:
+// BYE from the caller ends the call like a CANCEL; UPDATE and INFO cannot
+// be relayed before the answer (500 with Retry-After, RFC 3311 §5.2);
+// anything else matches no dialog.
+func (c *call) earlyRequest(ev *evRequest) {
+	switch {
+	case ev.req.IsAck():
+		return
+	case ev.side == sideA && ev.req.Method == sip.BYE:
+		ev.reply(sip.StatusOK, "OK")
+		c.cancel()
+	case ev.side == sideB && ev.req.Method == sip.BYE:
+		ev.reply(sip.StatusOK, "OK")
+	case ev.req.Method == sip.UPDATE || ev.req.Method == sip.INFO:
+		res := sip.NewResponseFromRequest(ev.req, sip.StatusInternalServerError, "Not Yet", nil)
+		res.AppendHeader(sip.NewHeader("Retry-After", "1"))
+		ev.respond(res)
+	default:
+		ev.reply(sip.StatusCallTransactionDoesNotExists, "Call/Transaction Does Not Exist")
+	}
+}

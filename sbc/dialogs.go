@@ -1,0 +1,138 @@
+package sbc
+
+import (
+	"sync"
+	"time"
+
+	"github.com/emiago/sipgo/sip"
+
+	"github.com/trunkline/trunkline/sbc/sipmsg"
+)
+
+// side names the two legs of a call.
+type side int
+
+const (
+	sideA side = iota // the caller's leg (inbound)
+	sideB             // the callee's leg (an outbound attempt)
+)
+
+func (sd side) String() string {
+	if sd == sideA {
+		return "A"
+	}
+	return "B"
+}
+
+// other returns the opposite leg.
+func (sd side) other() side { return 1 - sd }
+
+// tombstoneFor is how long the Call-ID of an ended B-leg is remembered, so
+// that a 2xx arriving after its call ended is still acknowledged and hung up
+// (Timer M, 64*T1, bounds such retransmissions).
+const tombstoneFor = 32 * time.Second
+
+// dialogTable maps live dialogs to their calls: the A leg by the caller's
+// Call-ID and From tag, each B leg by the Call-ID the appliance chose for it.
+// Handlers on sipgo's goroutines look calls up here and hand them messages;
+// they never touch a call's state.
+type dialogTable struct {
+	mu    sync.Mutex
+	byKey map[string]*call
+	// ended remembers the B-leg Call-IDs of ended calls for a while.
+	ended map[string]*tomb
+}
+
+// tomb is an ended B-leg Call-ID: until when it is remembered, and the To
+// tags of the late answers already hung up.
+type tomb struct {
+	until  time.Time
+	killed map[string]bool
+}
+
+func newDialogTable() *dialogTable {
+	return &dialogTable{byKey: map[string]*call{}, ended: map[string]*tomb{}}
+}
+
+func keyA(callID, callerTag string) string { return "A\x00" + callID + "\x00" + callerTag }
+func keyB(callID string) string            { return "B\x00" + callID }
+
+func (t *dialogTable) add(key string, c *call) {
+	t.mu.Lock()
+	t.byKey[key] = c
+	t.mu.Unlock()
+}
+
+// remove forgets keys; B-leg Call-IDs among them are remembered as ended.
+func (t *dialogTable) remove(keys []string, bCallIDs []string) {
+	now := time.Now()
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for _, k := range keys {
+		delete(t.byKey, k)
+	}
+	for id, tb := range t.ended {
+		if now.After(tb.until) {
+			delete(t.ended, id)
+		}
+	}
+	for _, id := range bCallIDs {
+		t.ended[id] = &tomb{until: now.Add(tombstoneFor), killed: map[string]bool{}}
+	}
+}
+
+// markKilled notes that the late answer of an ended B leg with To tag tag
+// is being hung up; false when it was already.
+func (t *dialogTable) markKilled(callID, tag string) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	tb := t.ended[callID]
+	if tb == nil || tb.killed[tag] {
+		return false
+	}
+	tb.killed[tag] = true
+	return true
+}
+
+// request returns the call and leg an in-dialog request belongs to: a B
+// leg by Call-ID, else the A leg by Call-ID and From tag. nil when none.
+func (t *dialogTable) request(req *sip.Request) (*call, side) {
+	id := callID(req)
+	if id == "" {
+		return nil, sideA
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if c := t.byKey[keyB(id)]; c != nil {
+		return c, sideB
+	}
+	if from := req.From(); from != nil {
+		if c := t.byKey[keyA(id, sipmsg.Tag(from.Params))]; c != nil {
+			return c, sideA
+		}
+	}
+	return nil, sideA
+}
+
+// response returns the call a response to one of its requests belongs to:
+// toward a B leg by Call-ID, toward the A leg by Call-ID and the caller's
+// tag (the response's To). When a B leg's call ended lately, ended is true.
+func (t *dialogTable) response(res *sip.Response) (c *call, ended bool) {
+	h := res.CallID()
+	if h == nil {
+		return nil, false
+	}
+	id := h.Value()
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if c := t.byKey[keyB(id)]; c != nil {
+		return c, false
+	}
+	if to := res.To(); to != nil {
+		if c := t.byKey[keyA(id, sipmsg.Tag(to.Params))]; c != nil {
+			return c, false
+		}
+	}
+	tb, ok := t.ended[id]
+	return nil, ok && time.Now().Before(tb.until)
+}
