@@ -29,9 +29,11 @@ const (
 func calleeIP(i int) string { return fmt.Sprintf("127.0.0.%d", 2+i) }
 
 // ports hands out loopback ports to the parallel scenarios of one test
-// process, from 11000-19999: under trunkline's default media.rtpPorts
-// (20000-30000, which other tests of the module may bind) and under Linux's
-// ephemeral range (32768-60999, where every port-0 bind lands). Each port is
+// process, from 11000-18999: under trunkline's default media.rtpPorts
+// (20000-30000, which other tests of the module may bind), under Linux's
+// ephemeral range (32768-60999, where every port-0 bind lands), and clear of
+// the fixed Via ports of the SIP torture vectors (5060, 5050, 6050, 19823)
+// that sbc's torture test must bind while this suite runs. Each port is
 // handed out once, checked free on every address (UDP and TCP on the
 // wildcard), from a random start so that two test processes rarely meet.
 var ports = &portAllocator{next: portLow + 2*rand.IntN((portHigh-portLow)/4)}
@@ -43,7 +45,7 @@ type portAllocator struct {
 
 const (
 	portLow  = 11000
-	portHigh = 20000
+	portHigh = 19000
 )
 
 // block returns the first of n consecutive free ports; the first is even

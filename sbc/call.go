@@ -33,6 +33,11 @@ const (
 	// defaultByeWait bounds the wait for the answer to a BYE the appliance
 	// sent when a call ends.
 	defaultByeWait = 2 * time.Second
+	// defaultMinSE is the appliance's Min-SE (RFC 4028 §5: at least 90 s).
+	defaultMinSE = 90 * time.Second
+	// defaultSessionExpires is the session interval asked of callees (RFC
+	// 4028 §4 recommends 1800 s).
+	defaultSessionExpires = 1800 * time.Second
 	// hangupWait bounds the end of the calls that outlived the drain.
 	hangupWait = 5 * time.Second
 	// inboxSize is the depth of a call's event queue.
@@ -91,7 +96,23 @@ type call struct {
 	sent180, sent183 bool
 	earlySDP         bool // a provisional with SDP reached the caller
 	relay            *media.Relay
-	desc             [2]sdpState // per side: the description last sent to it
+	desc             [2]sdpState  // per side: the description last sent to it
+	peer             [2]mediaPeer // per side: where its description said it receives
+
+	// Reliable provisional responses to the caller (RFC 3262): rel100A
+	// when its INVITE supports or requires 100rel; rseqA the last RSeq
+	// sent; relA the one awaiting its PRACK, relQueue those waiting their
+	// turn, relT the retransmission timer.
+	rel100A  bool
+	rseqA    uint32
+	relA     *reliable
+	relQueue []*sip.Response
+	relT     *time.Timer
+
+	// Session timers (RFC 4028), one per leg (nil: none), and the
+	// refreshes the appliance sent, by leg.
+	timers    [2]*sessionTimer
+	refreshes map[*clientTx]side
 
 	attempts []*attempt
 	b        *attempt // the connected attempt
@@ -115,6 +136,10 @@ type sdpState struct {
 	lastIn  []byte
 	lastOut []byte
 }
+
+// mediaPeer is where a leg's description said it receives RTP and RTCP
+// (RTCP invalid: the port above RTP), as last given to the relay.
+type mediaPeer struct{ rtp, rtcp netip.AddrPort }
 
 // event is what the owner goroutine receives in its inbox.
 type event any
@@ -259,11 +284,14 @@ func (s *Server) admit(req *sip.Request, trunk *config.SIPTrunk) error {
 	if !s.cps.allow(trunk) {
 		return errCPSLimit
 	}
-	if h := req.GetHeader("Require"); h != nil && strings.TrimSpace(h.Value()) != "" {
-		return &rejection{code: sip.StatusBadExtension, reason: "Bad Extension", unsupported: h.Value()}
+	if tags := unsupportedTags(req); tags != "" {
+		return badExtension(tags)
 	}
 	if len(req.Body()) > 0 && !isSDP(req.ContentType()) {
 		return errNotSDP
+	}
+	if se, _, ok := sessionExpires(req); ok && se < s.minSE {
+		return &rejection{code: statusIntervalTooBrief, reason: "Session Interval Too Small", minSE: seconds(s.minSE)}
 	}
 	return nil
 }
@@ -291,6 +319,7 @@ func (s *Server) newCall(req *sip.Request, tx sip.ServerTransaction, trunk *conf
 		start:     time.Now(),
 		txs:       map[*clientTx]struct{}{},
 		relays:    map[*clientTx]*relayed{},
+		refreshes: map[*clientTx]side{},
 		killed:    map[string]bool{},
 	}
 	c.log = s.log.With("callId", c.id, "sipCallId", callID(req), "trunk", trunk.ID)
@@ -300,6 +329,7 @@ func (s *Server) newCall(req *sip.Request, tx sip.ServerTransaction, trunk *conf
 	c.from = routing.Normalize(trunk.NumberFormat, trunk.CountryCode, c.fromRaw)
 	c.to = routing.Normalize(trunk.NumberFormat, trunk.CountryCode, c.toRaw)
 	c.maxForwards = 70
+	c.rel100A = hasOption(req, tag100rel)
 	if mf := req.MaxForwards(); mf != nil {
 		c.maxForwards = mf.Val()
 	}
@@ -439,18 +469,39 @@ func (c *call) carrySDP(from side, body []byte) ([]byte, error) {
 	}
 	st.origin, st.lastIn, st.lastOut = o, body, out
 	if m.RTP.IsValid() {
-		leg := c.relay.Leg(mediaSide(from))
-		leg.SetPeer(m.RTP)
-		if m.RTCP.IsValid() {
-			leg.SetPeerRTCP(m.RTCP)
-		}
+		c.setPeer(from, mediaPeer{rtp: m.RTP, rtcp: m.RTCP})
 	}
 	return out, nil
+}
+
+// setPeer points the relay's leg for side sd at p.
+func (c *call) setPeer(sd side, p mediaPeer) {
+	c.peer[sd] = p
+	leg := c.relay.Leg(mediaSide(sd))
+	leg.SetPeer(p.rtp)
+	if p.rtcp.IsValid() {
+		leg.SetPeerRTCP(p.rtcp)
+	}
 }
 
 // respondA sends a response to the caller's INVITE, with the A leg's To
 // tag (except on 100) and, on 18x and 2xx, the appliance's Contact.
 func (c *call) respondA(code int, reason string, body []byte) error {
+	res := c.responseA(code, reason, body)
+	if code >= 200 {
+		c.finalA = true
+		c.endCode, c.endReason = code, reason
+		c.stopRel()
+		c.relQueue = nil
+	}
+	if code >= 200 && code < 300 {
+		c.a2xx = res
+	}
+	return c.itx.Respond(res)
+}
+
+// responseA builds a response to the caller's INVITE (see respondA).
+func (c *call) responseA(code int, reason string, body []byte) *sip.Response {
 	res := sip.NewResponseFromRequest(c.inv, code, reason, nil)
 	if code > 100 {
 		res.To().Params.Add("tag", c.a.LocalTag)
@@ -459,19 +510,18 @@ func (c *call) respondA(code int, reason string, body []byte) error {
 		res.AppendHeader(c.a.Local.Contact())
 		res.AppendHeader(sip.NewHeader("Allow", allowHeader))
 	}
+	if code >= 200 && code < 300 {
+		res.AppendHeader(sip.NewHeader("Supported", supportedHeader))
+		if t := c.timers[sideA]; t != nil {
+			t.headers(res, hasOption(c.inv, tagTimer))
+		}
+	}
 	if len(body) > 0 {
 		ct := sip.ContentTypeHeader("application/sdp")
 		res.AppendHeader(&ct)
 	}
 	res.SetBody(body)
-	if code >= 200 {
-		c.finalA = true
-		c.endCode, c.endReason = code, reason
-	}
-	if code >= 200 && code < 300 {
-		c.a2xx = res
-	}
-	return c.itx.Respond(res)
+	return res
 }
 
 // failA ends the A leg with the final response err maps to; 487 once the
@@ -624,6 +674,10 @@ func (c *call) finish() {
 	c.cancelCtx()
 	if c.rtx != nil {
 		c.rtx.Stop()
+	}
+	c.stopRel()
+	for _, t := range c.timers {
+		t.stop()
 	}
 	var bIDs []string
 	for _, att := range c.attempts {

@@ -16,6 +16,33 @@ type relayed struct {
 	// offerless: a re-INVITE without SDP; the other leg's 2xx carries the
 	// offer and the requester's ACK the answer, relayed in the other ACK.
 	offerless bool
+	// undo is the media state before the offer it carried, restored when
+	// the offer is rejected; nil for a request without an offer.
+	undo *offerUndo
+}
+
+// offerUndo is what an offer relayed from side changed: where that side's
+// media went, and the description state of the other side.
+type offerUndo struct {
+	side side
+	peer mediaPeer
+	desc sdpState
+}
+
+// undoOffer restores the media state from before an offer the other leg
+// rejected: the relay sends to the sender's previous address again, and
+// the description cache forgets the offer (its o= version stays spent,
+// RFC 3264 §8).
+func (c *call) undoOffer(u *offerUndo) {
+	if u == nil {
+		return
+	}
+	st := &c.desc[u.side.other()]
+	st.lastIn, st.lastOut = u.desc.lastIn, u.desc.lastOut
+	if u.peer.rtp.IsValid() && u.peer != c.peer[u.side] {
+		c.log.Info("offer rejected: media back to the previous address", "side", u.side.String(), "rtp", u.peer.rtp.String())
+		c.setPeer(u.side, u.peer)
+	}
 }
 
 // ackWait is a 2xx the appliance sent to an INVITE, retransmitted (over
@@ -63,8 +90,11 @@ func (c *call) connect(att *attempt, res *sip.Response) error {
 		return c.dropAnswer(att, &rejection{code: sip.StatusNotAcceptableHere, reason: "Not Acceptable Here"})
 	}
 	if !c.offerless {
-		att.ack = c.s.withLaddr(att.leg.Ack(att.leg.CSeq, nil, ""))
+		att.ack = c.s.withLaddr(att.leg.Ack(att.inv.CSeq().SeqNo, nil, ""))
 		c.writeAck(att.ack)
+	}
+	if err := c.awaitPrack(); err != nil {
+		return c.dropAnswer(att, err)
 	}
 	if c.isCancelled() {
 		return c.dropAnswer(att, errInternal)
@@ -72,14 +102,16 @@ func (c *call) connect(att *attempt, res *sip.Response) error {
 	c.answered = att.answered
 	c.dialogID = newID()
 	att.dialogID = c.dialogID
+	c.timers[sideA], c.timers[sideB] = c.timerA(), timerB(res)
 	if err := c.respondA(sip.StatusOK, "OK", body); err != nil {
 		c.log.Warn("200 OK to the caller not sent", "error", err.Error())
 	}
+	c.rearmSessions()
 	now := time.Now()
 	c.waitAck(&ackWait{
 		side: sideA, cseq: c.inv.CSeq().SeqNo, tx: c.itx, res: c.a2xx,
 		next: now.Add(sip.T1), interval: sip.T1, deadline: now.Add(64 * sip.T1),
-		initial: true, forward: c.offerless, fwdCSeq: att.leg.CSeq,
+		initial: true, forward: c.offerless, fwdCSeq: att.inv.CSeq().SeqNo,
 	})
 	c.log.Info("call connected", "attempt", att.n, "dialogId", c.dialogID)
 	return nil
@@ -88,7 +120,7 @@ func (c *call) connect(att *attempt, res *sip.Response) error {
 // dropAnswer hangs up a 2xx the call cannot use, and returns why.
 func (c *call) dropAnswer(att *attempt, why error) error {
 	if att.ack == nil {
-		att.ack = c.s.withLaddr(att.leg.Ack(att.leg.CSeq, nil, ""))
+		att.ack = c.s.withLaddr(att.leg.Ack(att.inv.CSeq().SeqNo, nil, ""))
 		c.writeAck(att.ack)
 	}
 	c.b = nil
@@ -116,11 +148,29 @@ func (c *call) bridge() {
 					return
 				}
 			case evResponse:
+				if sd, ok := c.refreshes[ev.ct]; ok {
+					if c.refreshed(ev, sd) {
+						return
+					}
+					continue
+				}
 				c.relayResponse(ev)
 			case evTxDone:
+				if sd, ok := c.refreshes[ev.ct]; ok {
+					c.refreshDone(ev, sd)
+					continue
+				}
 				c.relayDone(ev)
 			case evStray2xx:
 				c.stray(ev.res)
+			}
+		case <-c.sessionC(sideA):
+			if c.sessionFired(sideA) {
+				return
+			}
+		case <-c.sessionC(sideB):
+			if c.sessionFired(sideB) {
+				return
 			}
 		case <-c.rtxC():
 			if c.retransmit() {
@@ -175,6 +225,8 @@ func (c *call) inDialog(ev *evRequest) bool {
 		c.relayOffer(ev)
 	case sip.INFO:
 		c.relayRequest(ev)
+	case sip.PRACK:
+		c.prack(ev)
 	case sip.OPTIONS:
 		ev.respond(optionsResponse(ev.req))
 	default:
@@ -196,13 +248,23 @@ func (c *call) relayOffer(ev *evRequest) {
 	if ev.side == sideA {
 		c.impliedAck()
 	}
+	if ev.req.Method == sip.UPDATE && len(ev.req.Body()) == 0 && c.isRefresh(ev.side, ev.req) {
+		c.answerRefresh(ev) // no offer: no glare
+		return
+	}
 	if c.offer != nil || c.awaitingInitialAck() {
 		ev.reply(sip.StatusRequestPending, "Request Pending")
 		return
 	}
+	if c.isRefresh(ev.side, ev.req) {
+		c.answerRefresh(ev)
+		return
+	}
 	var body []byte
+	var undo *offerUndo
 	offerless := len(ev.req.Body()) == 0
 	if !offerless {
+		undo = &offerUndo{side: ev.side, peer: c.peer[ev.side], desc: c.desc[ev.side.other()]}
 		if !isSDP(ev.req.ContentType()) {
 			res := sip.NewResponseFromRequest(ev.req, sip.StatusUnsupportedMediaType, "Unsupported Media Type", nil)
 			res.AppendHeader(sip.NewHeader("Accept", "application/sdp"))
@@ -219,9 +281,11 @@ func (c *call) relayOffer(ev *evRequest) {
 	}
 	r := c.forward(ev, body, "application/sdp")
 	if r == nil {
+		c.undoOffer(undo)
 		return
 	}
 	r.offerless = offerless && ev.req.IsInvite()
+	r.undo = undo
 	c.offer = r
 }
 
@@ -241,6 +305,9 @@ func (c *call) forward(ev *evRequest, body []byte, contentType string) *relayed 
 	to := ev.side.other()
 	d := c.dialogOf(to)
 	req := c.s.withLaddr(d.Request(ev.req.Method, body, contentType))
+	if ev.req.Method == sip.INVITE || ev.req.Method == sip.UPDATE {
+		req.AppendHeader(sip.NewHeader("Supported", supportedHeader))
+	}
 	ct, err := c.send(req, to, nil)
 	if err != nil {
 		c.log.Info("request not relayed", "method", string(ev.req.Method), "error", err.Error())
@@ -274,6 +341,9 @@ func (c *call) relayResponse(ev evResponse) {
 	}
 	method := ev.ct.req.Method
 	to, from := ev.ct.side, r.from.side
+	if !res.IsSuccess() {
+		c.undoOffer(r.undo)
+	}
 	out := sip.NewResponseFromRequest(r.from.req, res.StatusCode, res.Reason, nil)
 	switch {
 	case method == sip.INFO || !res.IsSuccess():
@@ -295,6 +365,9 @@ func (c *call) relayResponse(ev evResponse) {
 		out.SetBody(body)
 	default:
 		out.AppendHeader(c.dialogOf(from).Local.Contact())
+	}
+	if (method == sip.INVITE || method == sip.UPDATE) && res.IsSuccess() {
+		c.rearmSessions() // both sessions were refreshed
 	}
 	if method == sip.INVITE && res.IsSuccess() {
 		cseq := ev.ct.req.CSeq().SeqNo
@@ -344,6 +417,7 @@ func (c *call) relayDone(ev evTxDone) {
 	if c.offer == r {
 		c.offer = nil
 	}
+	c.undoOffer(r.undo)
 	code, reason := sip.StatusServiceUnavailable, "Service Unavailable"
 	if ev.err != nil && isTimeout(ev.err) {
 		code, reason = sip.StatusRequestTimeout, "Request Timeout"

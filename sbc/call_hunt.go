@@ -30,6 +30,14 @@ type attempt struct {
 	ack         *sip.Request // the ACK of its 2xx, re-sent on retransmissions
 	reack       *sip.Request // the ACK of the latest re-INVITE's 2xx
 	provisional bool         // some provisional response arrived
+	// rseq holds the RSeq of the last reliable provisional response
+	// PRACKed, per early dialog (the callee's To tag).
+	rseq map[string]uint32
+	// minSE is the Min-SE of a callee's 422 (RFC 4028 §7.4): the INVITE
+	// is sent again asking at least that; cseq0 is then the CSeq to
+	// continue from.
+	minSE time.Duration
+	cseq0 uint32
 
 	out                  outcome
 	start, answered, end time.Time
@@ -293,7 +301,7 @@ func (c *call) buildInvite(att *attempt, tg target, transport string) (*sip.Requ
 	att.leg.LocalURI.Host = local.Host
 	att.leg.RemoteURI = sip.Uri{Scheme: "sip", User: att.to, Host: tg.host, Port: tg.port}
 	att.leg.RemoteTarget = att.leg.RemoteURI
-	att.leg.CSeq = 0
+	att.leg.CSeq = att.cseq0
 	var body []byte
 	if !c.offerless {
 		var err error
@@ -306,6 +314,9 @@ func (c *call) buildInvite(att *attempt, tg target, transport string) (*sip.Requ
 		*mf = sip.MaxForwardsHeader(c.maxForwards - 1)
 	}
 	req.AppendHeader(sip.NewHeader("Allow", allowHeader))
+	req.AppendHeader(sip.NewHeader("Supported", supportedHeader))
+	req.AppendHeader(sip.NewHeader("Session-Expires", seconds(max(c.s.sessionExpires, att.minSE))))
+	req.AppendHeader(sip.NewHeader("Min-SE", seconds(c.s.minSE)))
 	if d := att.plan.Destination; d != nil && d.Value != nil {
 		names := make([]string, 0, len(d.Value.CustomHeaders))
 		for name := range d.Value.CustomHeaders {
@@ -373,6 +384,9 @@ func (c *call) tryTarget(att *attempt, tg target, transport string) result {
 				}
 				res := ev.res
 				if res.IsProvisional() {
+					if !c.prackB(att, res) {
+						continue
+					}
 					if !att.provisional {
 						att.provisional = true
 						reroute.Stop()
@@ -387,6 +401,12 @@ func (c *call) tryTarget(att *attempt, tg target, transport string) result {
 				if res.IsSuccess() {
 					log.Info("attempt answered")
 					return result{out: outAnswered, code: res.StatusCode, reason: res.Reason, res: res}
+				}
+				if mse := minSEOf(res); res.StatusCode == statusIntervalTooBrief && att.minSE == 0 && mse > 0 {
+					log.Info("session interval too small: INVITE again", "minSE", mse.String())
+					att.minSE, att.cseq0 = mse, att.leg.CSeq
+					reroute.Stop()
+					return c.tryTarget(att, tg, transport)
 				}
 				log.Info("attempt failed", "code", res.StatusCode, "reason", res.Reason)
 				return result{out: outFinal, code: res.StatusCode, reason: res.Reason}
@@ -405,6 +425,8 @@ func (c *call) tryTarget(att *attempt, tg target, transport string) result {
 			case evStray2xx:
 				c.stray(ev.res)
 			}
+		case <-c.relC():
+			c.retransmitRel()
 		case <-c.cancelled:
 			log.Info("attempt cancelled by the caller")
 			c.abandon(att, ct)
@@ -470,6 +492,8 @@ func (c *call) abandon(att *attempt, ct *clientTx) {
 			case evStray2xx:
 				c.stray(ev.res)
 			}
+		case <-c.relC():
+			c.retransmitRel()
 		case <-wait.C:
 			ct.tx.Terminate()
 			return
@@ -555,7 +579,11 @@ func (c *call) provisional(att *attempt, res *sip.Response) {
 	if reason == "" {
 		reason = "Ringing"
 	}
-	if err := c.respondA(code, reason, body); err != nil {
+	send := c.respondA
+	if c.rel100A {
+		send = c.respondReliable
+	}
+	if err := send(code, reason, body); err != nil {
 		c.log.Debug("provisional response not sent", "error", err.Error())
 	}
 }
@@ -573,6 +601,8 @@ func (c *call) earlyRequest(ev *evRequest) {
 		c.cancel()
 	case ev.side == sideB && ev.req.Method == sip.BYE:
 		ev.reply(sip.StatusOK, "OK")
+	case ev.req.Method == sip.PRACK && toTag(ev.req) == c.a.LocalTag:
+		c.prack(ev)
 	case ev.req.Method == sip.UPDATE || ev.req.Method == sip.INFO:
 		res := sip.NewResponseFromRequest(ev.req, sip.StatusInternalServerError, "Not Yet", nil)
 		res.AppendHeader(sip.NewHeader("Retry-After", "1"))

@@ -55,6 +55,13 @@ type callRig struct {
 // destination when not "".
 func newCallRig(t *testing.T, pbxExtra, dest1 string) *callRig {
 	t.Helper()
+	return newCallRigWith(t, pbxExtra, dest1, nil)
+}
+
+// newCallRigWith is newCallRig with edit (may be nil) applied to the
+// server after the rig's own timings.
+func newCallRigWith(t *testing.T, pbxExtra, dest1 string, edit func(*Server)) *callRig {
+	t.Helper()
 	r := &callRig{t: t}
 	r.caller = newTestUA(t, "alice", "127.0.0.1")
 	r.c1 = newTestUA(t, "bob", "127.0.0.2")
@@ -70,6 +77,9 @@ func newCallRig(t *testing.T, pbxExtra, dest1 string) *callRig {
 		s.rerouteDelay = 300 * time.Millisecond
 		s.cancelWait = time.Second
 		s.byeWait = time.Second
+		if edit != nil {
+			edit(s)
+		}
 	})
 	r.to = addr(t, r.s, "udp")
 	return r
@@ -645,7 +655,7 @@ func TestCallRefused(t *testing.T) {
 		code   int
 	}{
 		{"no route", "999", nil, nil, 404},
-		{"Require", called, sip.NewHeader("Require", "100rel"), nil, 420},
+		{"Require", called, sip.NewHeader("Require", "foo"), nil, 420},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -833,4 +843,57 @@ func TestCall2xxRacingCancel(t *testing.T) {
 	if res := oc.final(); res.StatusCode != 486 {
 		t.Fatalf("caller got %d, want 486", res.StatusCode)
 	}
+}
+
+// TestCallReinviteRejected: the callee rejects the caller's re-INVITE
+// moving its media; the relay sends to the caller's previous address
+// again, and the same move offered later is carried anew.
+func TestCallReinviteRejected(t *testing.T) {
+	r := newCallRig(t, "", "")
+	oc, in := r.connect(r.c1)
+	legB := sdpAddr(t, in.req.Body())
+	r.c1.mu.Lock()
+	r.c1.reinvite = func(req *sip.Request) *sip.Response {
+		return sip.NewResponseFromRequest(req, sip.StatusNotAcceptableHere, "Not Acceptable Here", nil)
+	}
+	r.c1.mu.Unlock()
+	moved := rtpOnlyUA(t, "alice2", "127.0.0.1")
+	res := r.caller.do(oc.d.Request(sip.INVITE, moved.sdp(), "application/sdp"))
+	if res.StatusCode != 488 {
+		t.Fatalf("re-INVITE got %d, want the callee's 488", res.StatusCode)
+	}
+	r.caller.send(oc.d.Ack(res.CSeq().SeqNo, nil, ""))
+	r.c1.nextRequest(sip.INVITE)
+	if got := r.c1.sendRTP(legB, r.caller, "still-here"); got != "still-here" {
+		t.Errorf("caller got %q", got)
+	}
+
+	// The callee now accepts the same move: media follows it.
+	r.c1.mu.Lock()
+	r.c1.reinvite = nil
+	r.c1.mu.Unlock()
+	res = r.caller.do(oc.d.Request(sip.INVITE, moved.sdp(), "application/sdp"))
+	if res.StatusCode != 200 {
+		t.Fatalf("second re-INVITE got %d", res.StatusCode)
+	}
+	r.caller.send(oc.d.Ack(res.CSeq().SeqNo, nil, ""))
+	r.c1.nextRequest(sip.INVITE)
+	r.c1.nextAck()
+	if got := r.c1.sendRTP(legB, moved, "moved"); got != "moved" {
+		t.Errorf("moved caller got %q", got)
+	}
+	r.caller.do(oc.d.Request(sip.BYE, nil, ""))
+	r.c1.nextRequest(sip.BYE)
+}
+
+// rtpOnlyUA is a peer with an RTP socket and no SIP: where a caller moves
+// its media.
+func rtpOnlyUA(t *testing.T, name, ip string) *testUA {
+	t.Helper()
+	rtp, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.ParseIP(ip)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { rtp.Close() })
+	return &testUA{t: t, name: name, ip: ip, rtp: rtp}
 }

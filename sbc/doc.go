@@ -27,22 +27,28 @@
 //   - OPTIONS: 200 with Allow, Accept and Supported; 503 while draining.
 //   - INVITE: a call (below); 503 while draining; 481 within a dialog no
 //     call holds.
-//   - BYE, CANCEL, UPDATE, INFO outside any call: 481.
+//   - BYE, CANCEL, UPDATE, INFO, PRACK outside any call: 481.
 //   - REGISTER: 501 "Registration not available".
-//   - PRACK, REFER, NOTIFY, SUBSCRIBE, MESSAGE, PUBLISH: 405 with Allow; any
+//   - REFER, NOTIFY, SUBSCRIBE, MESSAGE, PUBLISH: 405 with Allow; any
 //     other method: 501 with Allow. ACK: never answered.
 //
 // The call path (call.go, call_hunt.go, call_bridge.go), for STATIC trunks:
 // 100 Trying at once; refusals before a call exists (trunk DISABLED 403,
-// cpsLimit 503 with Retry-After, channelLimit 503, Require 420, a body that
-// is not SDP 415); the numbers normalised per the trunk's numberFormat;
+// cpsLimit 503 with Retry-After, channelLimit 503, Require of an extension
+// other than 100rel and timer 420, a Session-Expires below Min-SE (90 s)
+// 422, a body that is not SDP 415); the numbers normalised per the trunk's numberFormat;
 // routing.Table.Decide (NO_ACTION 403, no route 404, nothing to try 480);
 // the hunt of the plan's SIP and PHONE attempts (URL and APPLICATION
 // attempts are skipped as failed, 480), each a new B leg sent to its trunk's
 // destination hosts in turn, with the re-routing delay, connectTimeout,
 // CANCEL, advanceOn and the RFC 3261 §16.7 best response; early media;
+// reliable provisional responses (RFC 3262, call_prack.go) on each leg on
+// its own: to a caller that supports 100rel, PRACKed by callees; session
+// timers (RFC 4028, call_timer.go), negotiated, refreshed and enforced per
+// leg, refreshes answered by the appliance and never relayed;
 // the bridge with SDP rewritten on both legs through a media.Relay;
-// re-INVITE, UPDATE and INFO relayed across; BYE from either side; 2xx
+// re-INVITE, UPDATE and INFO relayed across (a rejected offer puts the
+// relay back on the sender's previous media address); BYE from either side; 2xx
 // retransmitted to the caller until its ACK and re-ACKed toward the callee;
 // late 2xx hung up; one call-leg record per leg (CallLogs, and one log
 // line each). Each call is run by one goroutine, its INVITE handler's; see

@@ -18,6 +18,8 @@ type rejection struct {
 	retryAfter string // Retry-After value, "" for none
 	// unsupported lists the extensions refused (420 Unsupported).
 	unsupported string
+	// minSE is the Min-SE value of a 422 (RFC 4028 §6).
+	minSE string
 }
 
 func (r *rejection) Error() string { return r.reason }
@@ -60,6 +62,12 @@ var (
 	// errUnknownMethod: a method we do not recognise (RFC 3261 §21.5.2).
 	errUnknownMethod = &rejection{code: sip.StatusNotImplemented, reason: "Not Implemented", allow: true}
 )
+
+// badExtension refuses a request requiring the extensions tags (420,
+// listing them in Unsupported).
+func badExtension(tags string) error {
+	return &rejection{code: sip.StatusBadExtension, reason: "Bad Extension", unsupported: tags}
+}
 
 // statusOf maps an error to the final response it earns: its code, reason
 // phrase and whether the response carries Allow. An error that does not

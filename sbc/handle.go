@@ -16,7 +16,7 @@ import (
 
 // allowHeader lists the methods the appliance takes (OPTIONS answers, 405
 // and 501 responses). TestAllowedMethodsAreHandled keeps it true.
-const allowHeader = "INVITE, ACK, BYE, CANCEL, OPTIONS, UPDATE, INFO"
+const allowHeader = "INVITE, ACK, BYE, CANCEL, OPTIONS, UPDATE, INFO, PRACK"
 
 // serveRequest is the entry of every request, on a goroutine of sipgo's. In
 // order: count it; hand a request within a live call's dialog to that call
@@ -81,6 +81,13 @@ func (s *Server) answer(req *sip.Request) (*sip.Response, error) {
 	if err := sipmsg.ValidateRequest(req); err != nil {
 		return nil, err
 	}
+	// A UAS refuses a request requiring an extension it lacks, whatever the
+	// method but ACK and CANCEL (RFC 3261 §8.2.2.3).
+	if !req.IsAck() && !req.IsCancel() {
+		if tags := unsupportedTags(req); tags != "" {
+			return nil, badExtension(tags)
+		}
+	}
 	switch req.Method {
 	case sip.OPTIONS:
 		if s.draining.Load() {
@@ -98,13 +105,13 @@ func (s *Server) answer(req *sip.Request) (*sip.Response, error) {
 		// An ACK to one of our final responses is absorbed by its
 		// transaction; one that matches no call: silence.
 		return nil, nil
-	case sip.BYE, sip.CANCEL, sip.UPDATE, sip.INFO:
+	case sip.BYE, sip.CANCEL, sip.UPDATE, sip.INFO, sip.PRACK:
 		// No dialog matches, and a CANCEL reaching here matched no pending
 		// INVITE (sipgo answers those that do).
 		return nil, errNoDialog
 	case sip.REGISTER:
 		return nil, errNoRegistrar
-	case sip.PRACK, sip.REFER, sip.NOTIFY, sip.SUBSCRIBE, sip.MESSAGE, sip.PUBLISH:
+	case sip.REFER, sip.NOTIFY, sip.SUBSCRIBE, sip.MESSAGE, sip.PUBLISH:
 		return nil, errMethodNotAllowed
 	default:
 		return nil, errUnknownMethod
@@ -262,12 +269,12 @@ func addrOfHostPort(hp string) netip.Addr {
 }
 
 // optionsResponse is the 200 OK to an OPTIONS from a known trunk (RFC 3261
-// §11.2). Supported lists no option tag: the appliance implements none yet.
+// §11.2), with the option tags the appliance implements.
 func optionsResponse(req *sip.Request) *sip.Response {
 	res := sip.NewResponseFromRequest(req, sip.StatusOK, "OK", nil)
 	res.AppendHeader(sip.NewHeader("Allow", allowHeader))
 	res.AppendHeader(sip.NewHeader("Accept", "application/sdp"))
-	res.AppendHeader(sip.NewHeader("Supported", ""))
+	res.AppendHeader(sip.NewHeader("Supported", supportedHeader))
 	return res
 }
 
@@ -289,6 +296,9 @@ func (s *Server) reject(req *sip.Request, tx sip.ServerTransaction, err error, t
 		}
 		if rej.retryAfter != "" {
 			res.AppendHeader(sip.NewHeader("Retry-After", rej.retryAfter))
+		}
+		if rej.minSE != "" {
+			res.AppendHeader(sip.NewHeader("Min-SE", rej.minSE))
 		}
 		if rej.unsupported != "" {
 			res.AppendHeader(sip.NewHeader("Unsupported", sipmsg.SanitizeValue(rej.unsupported)))

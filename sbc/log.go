@@ -22,7 +22,16 @@ func sipgoLogger(log *slog.Logger) *slog.Logger {
 // Call it once from main, before any Server starts.
 func ConfigureProcess(log *slog.Logger) {
 	sip.SetDefaultLogger(sipgoLogger(log))
+	// sipgo refuses to send any UDP message above UDPMTUSize-200 bytes,
+	// responses included, so a large request could not even be answered.
+	// Requests we build move to TCP themselves above mtuLimit (RFC 3261
+	// §18.1.1); responses go back on the request's transport (§18.2.2), so
+	// allow any datagram size.
+	sip.UDPMTUSize = maxUDPPayload + 200
 }
+
+// maxUDPPayload is the largest UDP payload over IPv4.
+const maxUDPPayload = 65507
 
 // debugHandler passes every record on at DEBUG level, noting the level it
 // was logged at.

@@ -70,7 +70,11 @@ type Server struct {
 	rerouteDelay time.Duration // no response at all: next attempt
 	cancelWait   time.Duration // bound on the final response after CANCEL
 	byeWait      time.Duration // bound on the answer to a BYE
-	hangupWait   time.Duration // bound on ending the calls that outlive the drain
+	// Session timers (RFC 4028): the least Session-Expires a caller may ask
+	// (Min-SE; below it, 422), and the one the appliance asks of callees.
+	minSE          time.Duration
+	sessionExpires time.Duration
+	hangupWait     time.Duration // bound on ending the calls that outlive the drain
 
 	// state is the configuration in force, replaced whole by SetConfig.
 	state atomic.Pointer[state]
@@ -156,13 +160,15 @@ func New(opts Options, log *slog.Logger) (*Server, error) {
 	s := &Server{
 		log: log, listens: listens, trunkUp: map[string]bool{},
 		pool: pool, mediaAddr: mediaAddr,
-		resolver:     newResolver(opts.Config.DNS.Servers),
-		dialogs:      newDialogTable(),
-		callLogs:     newCallLogRing(callLogKeep),
-		rerouteDelay: defaultRerouteDelay,
-		cancelWait:   defaultCancelWait,
-		byeWait:      defaultByeWait,
-		hangupWait:   hangupWait,
+		resolver:       newResolver(opts.Config.DNS.Servers),
+		dialogs:        newDialogTable(),
+		callLogs:       newCallLogRing(callLogKeep),
+		rerouteDelay:   defaultRerouteDelay,
+		cancelWait:     defaultCancelWait,
+		byeWait:        defaultByeWait,
+		minSE:          defaultMinSE,
+		sessionExpires: defaultSessionExpires,
+		hangupWait:     hangupWait,
 	}
 	s.metrics = newServerMetrics(func() float64 { return float64(s.calls.active()) })
 	s.metrics.set.RegisterMetricsWriter(func(w io.Writer) { writeRTP(w, s.pool) })

@@ -46,10 +46,7 @@ type testUA struct {
 // newTestUA starts a test UA on ip, closed when the test ends.
 func newTestUA(t *testing.T, name, ip string) *testUA {
 	t.Helper()
-	conn, err := net.ListenPacket("udp", ip+":0")
-	if err != nil {
-		t.Fatal(err)
-	}
+	conn, ln := listenUDPAndTCP(t, ip)
 	rtp, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.ParseIP(ip)})
 	if err != nil {
 		t.Fatal(err)
@@ -83,11 +80,6 @@ func newTestUA(t *testing.T, name, ip string) *testUA {
 		t.Fatal(err)
 	}
 	u.ua, u.cli = ua, cli
-	// TCP on the same port, for requests too big for UDP.
-	ln, err := net.Listen("tcp", u.addr())
-	if err != nil {
-		t.Fatal(err)
-	}
 	var served sync.WaitGroup
 	served.Go(func() { srv.ServeUDP(conn) })
 	served.Go(func() { srv.ServeTCP(ln) })
@@ -112,6 +104,26 @@ func newTestUA(t *testing.T, name, ip string) *testUA {
 		u.wg.Wait()
 	})
 	return u
+}
+
+// listenUDPAndTCP binds UDP and TCP on the same free port of ip (TCP for
+// requests too big for UDP). The UDP port the system picks may be taken
+// for TCP: then it tries another.
+func listenUDPAndTCP(t *testing.T, ip string) (net.PacketConn, net.Listener) {
+	t.Helper()
+	for range 20 {
+		conn, err := net.ListenPacket("udp", ip+":0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		ln, err := net.Listen("tcp", conn.LocalAddr().String())
+		if err == nil {
+			return conn, ln
+		}
+		conn.Close()
+	}
+	t.Fatalf("no port of %s free for both UDP and TCP", ip)
+	return nil, nil
 }
 
 // addr is the UA's SIP address as host:port.
@@ -200,9 +212,13 @@ func (u *testUA) handle(req *sip.Request, tx sip.ServerTransaction) {
 	}
 }
 
-// respond sends a response to the INVITE, with the UA's To tag and Contact.
-func (in *inInvite) respond(code int, reason string, body []byte) *sip.Response {
+// respond sends a response to the INVITE, with the UA's To tag and
+// Contact, and extra headers.
+func (in *inInvite) respond(code int, reason string, body []byte, extra ...sip.Header) *sip.Response {
 	res := sip.NewResponseFromRequest(in.req, code, reason, body)
+	for _, h := range extra {
+		res.AppendHeader(h)
+	}
 	if code > 100 {
 		res.To().Params.Add("tag", in.tag)
 	}
