@@ -60,9 +60,9 @@ type call struct {
 	ctx       context.Context // derived from the server's call context
 	cancelCtx context.CancelFunc
 	inbox     chan event
-	quit      chan struct{} // closed when the owner stops reading inbox
-	cancelled chan struct{} // closed when the caller CANCELs
-	cancelOne sync.Once
+	quit      chan struct{}  // closed when the owner stops reading inbox
+	cancelled chan struct{}  // closed when the caller CANCELs
+	cancelOne *sync.Once     // closes cancelled
 	pumps     sync.WaitGroup // one per client transaction in flight
 
 	id    string // the inbound leg's id
@@ -312,6 +312,7 @@ func (s *Server) newCall(req *sip.Request, tx sip.ServerTransaction, trunk *conf
 		inbox:     make(chan event, inboxSize),
 		quit:      make(chan struct{}),
 		cancelled: make(chan struct{}),
+		cancelOne: new(sync.Once),
 		id:        newID(),
 		trunk:     trunk,
 		inv:       req,
@@ -353,11 +354,21 @@ func (s *Server) newCall(req *sip.Request, tx sip.ServerTransaction, trunk *conf
 	}
 	c.keys = append(c.keys, keyA(c.a.CallID, c.a.RemoteTag))
 	s.dialogs.add(c.keys[0], c)
-	if !tx.OnCancel(func(*sip.Request) { c.cancel() }) {
+	// The callback must not capture c: sipgo keeps the transaction, and so
+	// the callback, for up to 64*T1 after the final response (Timer L).
+	once, cancelled := c.cancelOne, c.cancelled
+	if !tx.OnCancel(func(*sip.Request) { once.Do(func() { close(cancelled) }) }) {
 		c.cancel() // the CANCEL came first
+	}
+	if testHookNewCall != nil {
+		testHookNewCall(c)
 	}
 	return c
 }
+
+// testHookNewCall, when set (by tests, before any server starts), sees
+// every call created.
+var testHookNewCall func(*call)
 
 // cancel notes the caller's CANCEL; sipgo has answered it and sent 487.
 func (c *call) cancel() {
@@ -385,10 +396,10 @@ func (c *call) run() {
 	if c.decision.Route != nil {
 		c.route = *c.decision.Route
 	}
-	c.log.Info("call received", "from", c.from, "to", c.to, "action", c.decision.Action,
+	c.log.Debug("call received", "from", c.from, "to", c.to, "action", c.decision.Action,
 		"route", c.route, "attempts", len(c.decision.Attempts), "skipped", len(c.decision.Skipped))
 	for _, sk := range c.decision.Skipped {
-		c.log.Info("destination skipped", "index", sk.Index, "sipTrunkId", sk.SIPTrunkID, "reason", sk.Reason)
+		c.log.Debug("destination skipped", "index", sk.Index, "sipTrunkId", sk.SIPTrunkID, "reason", sk.Reason)
 	}
 	switch {
 	case c.decision.Action == config.ActionNoAction:
@@ -534,9 +545,9 @@ func (c *call) failA(err error) {
 	code, reason, _ := statusOf(err)
 	if c.isCancelled() {
 		code, reason = sip.StatusRequestTerminated, "Request Terminated"
-		c.log.Info("call cancelled by the caller")
+		c.log.Debug("call cancelled by the caller")
 	} else {
-		c.log.Info("call refused", "code", code, "reason", reason)
+		c.log.Debug("call refused", "code", code, "reason", reason)
 	}
 	if err := c.respondA(code, reason, nil); err != nil {
 		c.log.Debug("final response not sent", "error", err.Error())
@@ -700,6 +711,10 @@ func (c *call) finish() {
 
 // writeLogs records the call's legs: the A leg, then each attempt.
 func (c *call) writeLogs(end time.Time) {
+	// The record gets its own copy of the decision: a pointer into c would
+	// keep the whole call (request, transactions, logger, attempts) alive
+	// as long as the record stays in the call-log ring.
+	decision := c.decision
 	a := CallLog{
 		CallID:    c.id,
 		DialogID:  c.dialogID,
@@ -715,7 +730,7 @@ func (c *call) writeLogs(end time.Time) {
 		Reason:    c.endReason,
 		State:     legState(c.endCode, !c.answered.IsZero()),
 		Route:     c.route,
-		Decision:  &c.decision,
+		Decision:  &decision,
 	}
 	if !c.answered.IsZero() {
 		t := c.answered

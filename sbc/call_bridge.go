@@ -113,7 +113,7 @@ func (c *call) connect(att *attempt, res *sip.Response) error {
 		next: now.Add(sip.T1), interval: sip.T1, deadline: now.Add(64 * sip.T1),
 		initial: true, forward: c.offerless, fwdCSeq: att.inv.CSeq().SeqNo,
 	})
-	c.log.Info("call connected", "attempt", att.n, "dialogId", c.dialogID)
+	c.log.Debug("call connected", "attempt", att.n, "dialogId", c.dialogID)
 	return nil
 }
 
@@ -217,7 +217,7 @@ func (c *call) inDialog(ev *evRequest) bool {
 		} else {
 			c.hangupReason = "callee hung up"
 		}
-		c.log.Info("call ended", "by", ev.side.String())
+		c.log.Debug("call ended", "by", ev.side.String())
 		other := ev.side.other()
 		c.hangup(c.dialogOf(other), other)
 		return true

@@ -135,7 +135,7 @@ func (c *call) hunt() *attempt {
 		return nil
 	}
 	best := bestResponse(finals)
-	c.log.Info("hunt failed", "attempts", len(c.attempts), "code", best.code)
+	c.log.Debug("hunt failed", "attempts", len(c.attempts), "code", best.code)
 	c.relayFinal(best)
 	return nil
 }
@@ -166,7 +166,7 @@ func (c *call) relayFinal(r result) {
 		c.failA(errInternal)
 		return
 	}
-	c.log.Info("call failed", "code", r.code, "reason", r.reason)
+	c.log.Debug("call failed", "code", r.code, "reason", r.reason)
 	if err := c.respondA(r.code, r.reason, nil); err != nil {
 		c.log.Debug("final response not sent", "error", err.Error())
 	}
@@ -363,7 +363,7 @@ func (c *call) tryTarget(att *attempt, tg target, transport string) result {
 		log.Info("INVITE not sent", "error", err.Error())
 		return result{out: outUnreachable, code: sip.StatusServiceUnavailable, reason: "Service Unavailable"}
 	}
-	log.Info("attempt started", "host", tg.host)
+	log.Debug("attempt started", "host", tg.host)
 	reroute := time.NewTimer(c.s.rerouteDelay)
 	defer reroute.Stop()
 	var connect *time.Timer
@@ -399,23 +399,23 @@ func (c *call) tryTarget(att *attempt, tg target, transport string) result {
 				ct.final = true
 				c.txEnded(ct)
 				if res.IsSuccess() {
-					log.Info("attempt answered")
+					log.Debug("attempt answered")
 					return result{out: outAnswered, code: res.StatusCode, reason: res.Reason, res: res}
 				}
 				if mse := minSEOf(res); res.StatusCode == statusIntervalTooBrief && att.minSE == 0 && mse > 0 {
-					log.Info("session interval too small: INVITE again", "minSE", mse.String())
+					log.Debug("session interval too small: INVITE again", "minSE", mse.String())
 					att.minSE, att.cseq0 = mse, att.leg.CSeq
 					reroute.Stop()
 					return c.tryTarget(att, tg, transport)
 				}
-				log.Info("attempt failed", "code", res.StatusCode, "reason", res.Reason)
+				log.Debug("attempt failed", "code", res.StatusCode, "reason", res.Reason)
 				return result{out: outFinal, code: res.StatusCode, reason: res.Reason}
 			case evTxDone:
 				c.txEnded(ev.ct)
 				if ev.ct != ct {
 					continue
 				}
-				log.Info("attempt unreachable", "error", describe(ev.err))
+				log.Debug("attempt unreachable", "error", describe(ev.err))
 				if errors.Is(ev.err, sip.ErrTransactionTimeout) {
 					return result{out: outUnreachable, code: sip.StatusRequestTimeout, reason: "Request Timeout"}
 				}
@@ -428,17 +428,17 @@ func (c *call) tryTarget(att *attempt, tg target, transport string) result {
 		case <-c.relC():
 			c.retransmitRel()
 		case <-c.cancelled:
-			log.Info("attempt cancelled by the caller")
+			log.Debug("attempt cancelled by the caller")
 			c.abandon(att, ct)
 			return result{out: outCancelled, code: sip.StatusRequestTerminated, reason: "Request Terminated"}
 		case <-reroute.C:
 			// No response at all: nothing to CANCEL (RFC 3261 §9.1); the
 			// transaction ends here, a late 2xx is hung up as a stray.
-			log.Info("attempt silent: re-routing", "after", c.s.rerouteDelay.String())
+			log.Debug("attempt silent: re-routing", "after", c.s.rerouteDelay.String())
 			ct.tx.Terminate()
 			return result{out: outUnreachable, code: sip.StatusRequestTimeout, reason: "Request Timeout"}
 		case <-connectC:
-			log.Info("attempt not answered within connectTimeout", "connectTimeout", att.plan.ConnectTimeout)
+			log.Debug("attempt not answered within connectTimeout", "connectTimeout", att.plan.ConnectTimeout)
 			c.abandon(att, ct)
 			return result{out: outNoAnswer, code: sip.StatusTemporarilyUnavailable, reason: "No Answer"}
 		case <-c.ctx.Done():

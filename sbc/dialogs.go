@@ -41,11 +41,18 @@ type dialogTable struct {
 	byKey map[string]*call
 	// ended remembers the B-leg Call-IDs of ended calls for a while.
 	ended map[string]*tomb
+	// fifo holds the tombs in order of creation, which is also their order
+	// of expiry (every tomb lives tombstoneFor), so expiring them only pops
+	// the head instead of scanning ended. head is the index of its first
+	// live entry; the slice is compacted when more than half is dead.
+	fifo []*tomb
+	head int
 }
 
 // tomb is an ended B-leg Call-ID: until when it is remembered, and the To
-// tags of the late answers already hung up.
+// tags of the late answers already hung up (allocated by markKilled).
 type tomb struct {
+	id     string
 	until  time.Time
 	killed map[string]bool
 }
@@ -65,19 +72,42 @@ func (t *dialogTable) add(key string, c *call) {
 
 // remove forgets keys; B-leg Call-IDs among them are remembered as ended.
 func (t *dialogTable) remove(keys []string, bCallIDs []string) {
-	now := time.Now()
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	// now is read under the lock so that tombs enter fifo in expiry order.
+	now := time.Now()
 	for _, k := range keys {
 		delete(t.byKey, k)
 	}
-	for id, tb := range t.ended {
-		if now.After(tb.until) {
-			delete(t.ended, id)
-		}
-	}
+	t.expire(now)
 	for _, id := range bCallIDs {
-		t.ended[id] = &tomb{until: now.Add(tombstoneFor), killed: map[string]bool{}}
+		tb := &tomb{id: id, until: now.Add(tombstoneFor)}
+		t.ended[id] = tb
+		t.fifo = append(t.fifo, tb)
+	}
+}
+
+// expire forgets the tombs expired at now, popping them off the head of
+// fifo. A tomb replaced in ended by a newer one for the same Call-ID is
+// popped without touching the newer one. t.mu must be held.
+func (t *dialogTable) expire(now time.Time) {
+	for t.head < len(t.fifo) {
+		tb := t.fifo[t.head]
+		if !now.After(tb.until) {
+			break
+		}
+		if t.ended[tb.id] == tb {
+			delete(t.ended, tb.id)
+		}
+		t.fifo[t.head] = nil
+		t.head++
+	}
+	if t.head == len(t.fifo) {
+		t.fifo, t.head = t.fifo[:0], 0
+	} else if t.head > 64 && t.head > len(t.fifo)/2 {
+		n := copy(t.fifo, t.fifo[t.head:])
+		clear(t.fifo[n:])
+		t.fifo, t.head = t.fifo[:n], 0
 	}
 }
 
@@ -89,6 +119,9 @@ func (t *dialogTable) markKilled(callID, tag string) bool {
 	tb := t.ended[callID]
 	if tb == nil || tb.killed[tag] {
 		return false
+	}
+	if tb.killed == nil {
+		tb.killed = map[string]bool{}
 	}
 	tb.killed[tag] = true
 	return true

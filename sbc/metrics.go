@@ -114,5 +114,12 @@ func trunkUpName(id string) string {
 // labelValue escapes s for a Prometheus label value. Trunk ids exclude
 // control characters and spaces, but may hold a quote or a backslash.
 func labelValue(s string) string {
-	return strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`).Replace(s)
+	if !strings.ContainsAny(s, "\\\"\n") {
+		return s
+	}
+	return labelEscaper.Replace(s)
 }
+
+// labelEscaper is labelValue's replacer, built once (a Replacer is safe
+// for concurrent use).
+var labelEscaper = strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`)
