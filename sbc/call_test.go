@@ -488,7 +488,9 @@ func TestCallEarlyMedia(t *testing.T) {
 	}
 	in.respond(180, "Ringing", nil)
 	in.respond(183, "Session Progress", r.c1.sdp())
-	time.Sleep(50 * time.Millisecond) // let the provisional responses land before the answer
+	for count[180] == 0 { // the 180 has been relayed before the answer is sent
+		count[oc.next().StatusCode]++
+	}
 	in.answer()
 	var ok *sip.Response
 	for ok == nil {
