@@ -2,20 +2,17 @@ package sbc
 
 import (
 	"bufio"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"net"
-	"os"
-	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/emiago/sipgo/sip"
+
+	"github.com/trunkline/trunkline/internal/sipvectors"
 )
 
 // The SIP torture vectors (RFC 4475, RFC 5118) are the project's shared test
@@ -23,79 +20,24 @@ import (
 // sipmsg package holds them to the parser and ValidateRequest; here they go
 // to a running server over real sockets (DESIGN §7: malformed SIP never
 // crashes or wedges the process).
-const tortureDir = "shared/testdata/sip-torture"
-
 // tortureVector is one file of the manifest.
 type tortureVector struct {
 	file, validity, expected, policy, section string
 	data                                      []byte
 }
 
-// loadTortureVectors finds the manifest in the first ancestor of this
-// source file that has it, and reads every file it names, checking its
-// SHA-256. Their absence fails the test: it never skips.
+// loadTortureVectors reads the shared manifest and every file it names (see
+// sipvectors.Load): their absence fails the test, it never skips.
 func loadTortureVectors(t *testing.T) []tortureVector {
 	t.Helper()
-	_, src, _, ok := runtime.Caller(0)
-	if !ok {
-		t.Fatal("runtime.Caller: no source file location; cannot find the torture vectors")
-	}
-	var dir string
-	for d := filepath.Dir(src); ; {
-		if _, err := os.Stat(filepath.Join(d, tortureDir, "manifest.tsv")); err == nil {
-			dir = filepath.Join(d, tortureDir)
-			break
-		}
-		parent := filepath.Dir(d)
-		if parent == d {
-			t.Fatalf("SIP torture vectors not found: no ancestor of %s has %s/manifest.tsv "+
-				"(clone the shared test data beside the repository: <repo>/../shared/testdata)",
-				filepath.Dir(src), tortureDir)
-		}
-		d = parent
-	}
-	f, err := os.Open(filepath.Join(dir, "manifest.tsv"))
+	vs, err := sipvectors.Load()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	var cols map[string]int
-	var out []tortureVector
-	for sc.Scan() {
-		fields := strings.Split(sc.Text(), "\t")
-		if cols == nil {
-			cols = map[string]int{}
-			for i, name := range fields {
-				cols[name] = i
-			}
-			for _, need := range []string{"file", "validity", "expected", "policy", "section", "sha256"} {
-				if _, ok := cols[need]; !ok {
-					t.Fatalf("manifest.tsv has no %q column", need)
-				}
-			}
-			continue
-		}
-		if len(fields) < len(cols) {
-			t.Fatalf("manifest.tsv: short line %q", sc.Text())
-		}
-		v := tortureVector{
-			file: fields[cols["file"]], validity: fields[cols["validity"]], expected: fields[cols["expected"]],
-			policy: fields[cols["policy"]], section: fields[cols["section"]],
-		}
-		if v.data, err = os.ReadFile(filepath.Join(dir, filepath.FromSlash(v.file))); err != nil {
-			t.Fatal(err)
-		}
-		if sum := sha256.Sum256(v.data); hex.EncodeToString(sum[:]) != fields[cols["sha256"]] {
-			t.Fatalf("%s: SHA-256 %x, manifest says %s", v.file, sum, fields[cols["sha256"]])
-		}
-		out = append(out, v)
-	}
-	if err := sc.Err(); err != nil {
-		t.Fatal(err)
-	}
-	if len(out) == 0 {
-		t.Fatal("manifest.tsv lists no file")
+	out := make([]tortureVector, len(vs))
+	for i, v := range vs {
+		out[i] = tortureVector{file: v.File, validity: v.Validity, expected: v.Expected,
+			policy: v.Policy, section: v.Section, data: v.Data}
 	}
 	return out
 }

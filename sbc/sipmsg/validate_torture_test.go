@@ -1,26 +1,17 @@
 package sipmsg
 
 import (
-	"bufio"
 	"bytes"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
-	"os"
-	"path/filepath"
-	"runtime"
 	"slices"
 	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/emiago/sipgo/sip"
-)
 
-// The SIP torture vectors live in the project's shared test data, beside the
-// repository (CI clones it there): <repo>/../shared/testdata/sip-torture.
-// Nothing is copied into this package, so that the vectors have one home.
-const tortureDir = "shared/testdata/sip-torture"
+	"github.com/trunkline/trunkline/internal/sipvectors"
+)
 
 // tortureEntry is one line of the shared manifest.tsv.
 type tortureEntry struct {
@@ -45,79 +36,18 @@ func (e tortureEntry) names(code int) bool {
 	return strings.Contains(e.expected, strconv.Itoa(code))
 }
 
-// findTortureDir walks up from this source file's directory to the first
-// ancestor holding shared/testdata/sip-torture/manifest.tsv. The vectors are
-// part of the test contract: their absence fails, it never skips.
-func findTortureDir(t testing.TB) string {
-	t.Helper()
-	_, file, _, ok := runtime.Caller(0)
-	if !ok {
-		t.Fatal("runtime.Caller: no source file location; cannot find the torture vectors")
-	}
-	for dir := filepath.Dir(file); ; {
-		cand := filepath.Join(dir, tortureDir)
-		if _, err := os.Stat(filepath.Join(cand, "manifest.tsv")); err == nil {
-			return cand
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatalf("SIP torture vectors not found: no ancestor of %s has %s/manifest.tsv "+
-				"(clone the shared test data beside the repository: <repo>/../shared/testdata)",
-				filepath.Dir(file), tortureDir)
-		}
-		dir = parent
-	}
-}
-
-// loadTorture reads the manifest and every file it names, checking each
-// file's SHA-256 against it.
+// loadTorture reads the shared manifest and every file it names (see
+// sipvectors.Load): their absence fails the test, it never skips.
 func loadTorture(t testing.TB) []tortureEntry {
 	t.Helper()
-	dir := findTortureDir(t)
-	f, err := os.Open(filepath.Join(dir, "manifest.tsv"))
+	vs, err := sipvectors.Load()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	var cols map[string]int
-	var out []tortureEntry
-	for sc.Scan() {
-		fields := strings.Split(sc.Text(), "\t")
-		if cols == nil {
-			cols = map[string]int{}
-			for i, name := range fields {
-				cols[name] = i
-			}
-			for _, need := range []string{"file", "validity", "expected", "policy", "section", "sha256"} {
-				if _, ok := cols[need]; !ok {
-					t.Fatalf("manifest.tsv has no %q column: %q", need, sc.Text())
-				}
-			}
-			continue
-		}
-		if len(fields) < len(cols) {
-			t.Fatalf("manifest.tsv: short line %q", sc.Text())
-		}
-		e := tortureEntry{
-			file: fields[cols["file"]], validity: fields[cols["validity"]],
-			expected: fields[cols["expected"]], policy: fields[cols["policy"]],
-			section: fields[cols["section"]], sha256: fields[cols["sha256"]],
-		}
-		e.data, err = os.ReadFile(filepath.Join(dir, filepath.FromSlash(e.file)))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if sum := sha256.Sum256(e.data); hex.EncodeToString(sum[:]) != e.sha256 {
-			t.Fatalf("%s: SHA-256 %x, manifest says %s", e.file, sum, e.sha256)
-		}
-		out = append(out, e)
-	}
-	if err := sc.Err(); err != nil {
-		t.Fatal(err)
-	}
-	if len(out) == 0 {
-		t.Fatal("manifest.tsv lists no file")
+	out := make([]tortureEntry, len(vs))
+	for i, v := range vs {
+		out[i] = tortureEntry{file: v.File, validity: v.Validity, expected: v.Expected,
+			policy: v.Policy, section: v.Section, sha256: v.SHA256, data: v.Data}
 	}
 	return out
 }
