@@ -243,7 +243,7 @@ func startCallee(t *testing.T, dir string, i int, ce callee) *calleeRun {
 	}
 	r := &sippRun{
 		label: cr.id, scenario: ce.uas, ip: cr.ip, port: cr.port, transport: cr.transport,
-		mediaPort: ports.block(t, 6), dir: dir, pause: ce.pause,
+		mediaPort: ports.block(t, mediaBlock), dir: dir, pause: ce.pause,
 	}
 	r.probe = newRTPProbe(t, r.ip, r.mediaPort+4, true)
 	startSIPp(t, r, "", ce.args)
@@ -256,7 +256,7 @@ func runCall(t *testing.T, dir, label string, c call, transport, remote string) 
 	t.Helper()
 	r := &sippRun{
 		label: label, scenario: c.uac, ip: c.fromOr(), port: ports.one(t), transport: transport,
-		mediaPort: ports.block(t, 6), dir: dir, pause: c.pause, remote: remote,
+		mediaPort: ports.block(t, mediaBlock), dir: dir, pause: c.pause, remote: remote,
 	}
 	r.probe = newRTPProbe(t, r.ip, r.mediaPort+4, false)
 	startSIPp(t, r, calledNumber, c.args)

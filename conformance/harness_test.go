@@ -205,9 +205,10 @@ func (p *proc) wait(limit time.Duration) bool {
 }
 
 // exitCode is the exit status once exited: the code, or -1 when a signal
-// ended it.
+// ended it or it is still running (p.state is written by the waiting
+// goroutine and read only after p.done closed).
 func (p *proc) exitCode() int {
-	if p.state == nil {
+	if !p.exited() || p.state == nil {
 		return -1
 	}
 	return p.state.ExitCode()
@@ -286,3 +287,9 @@ func shellQuote(bin string, args []string) string {
 	}
 	return strings.Join(parts, " ")
 }
+
+// mediaBlock is how many consecutive ports one SIPp instance gets: its media
+// port and the ones SIPp binds beside it (RTCP, video), the RTP probe at +4,
+// and a guard above, since SIPp's RTP-stream build may bind past the video
+// pair.
+const mediaBlock = 16
