@@ -199,17 +199,15 @@ func replyPeer(t *testing.T, data []byte) (*net.UDPConn, string) {
 	if port <= 0 {
 		port = 5060
 	}
-	// The port may be in use for a moment (a previous vector's socket).
-	for deadline := time.Now().Add(answerWithin); ; time.Sleep(10 * time.Millisecond) {
-		c, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: port})
-		if err == nil {
-			t.Cleanup(func() { c.Close() })
-			return c, callID
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the server answers this message on 127.0.0.1:%d (its Via), and that port cannot be bound: %v", port, err)
-		}
+	// The previous vector's socket on this port was closed by its subtest's
+	// cleanup (subtests run one at a time), so the port is free unless
+	// another process holds it.
+	c, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: port})
+	if err != nil {
+		t.Fatalf("the server answers this message on 127.0.0.1:%d (its Via), and that port cannot be bound: %v", port, err)
 	}
+	t.Cleanup(func() { c.Close() })
+	return c, callID
 }
 
 // stillAnswers asserts that the server answers a plain OPTIONS from its
