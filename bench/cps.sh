@@ -35,7 +35,7 @@ set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(cd "$here/.." && pwd)
 
-RATES=${RATES:-"200 400 600 800 1000 1200 1500 2000"}
+RATES=${RATES-"200 400 600 800 1000 1200 1500 2000"}
 DURATION=${DURATION:-30}
 HOLD_MS=${HOLD_MS:-1000}
 MEM=${MEM:-1}
@@ -228,6 +228,11 @@ if [[ "$MEM" == 1 ]]; then
 		rss1=$(rss_kib "$TPID")
 		per=$(awk -v a="$rss0" -v b="$rss1" -v n="$a" 'BEGIN{printf "%.1f", (b-a)/n}')
 		mem_line="idle RSS $rss0 KiB, RSS at $a live calls $rss1 KiB -> $per KiB per live call"
+		if [[ "$PPROF" == 1 ]]; then
+			pprof_get heap.mem.pb.gz 5 "/debug/pprof/heap?gc=1"
+			pprof_get goroutine.mem.txt 5 "/debug/pprof/goroutine?debug=1"
+			api /metrics >"$OUT/metrics.mem.txt" 2>/dev/null || true
+		fi
 	else
 		mem_line="FAILED: calls_active reached only $a (wanted $MEM_CALLS)"
 	fi

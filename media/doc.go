@@ -29,19 +29,27 @@
 //     are forgiven); a new SSRC or a jump of more than 3000 starts a new
 //     count that adds to the old.
 //
-// The hot path — one goroutine per socket, four per relay, each reading into
-// its own buffer — does not allocate and takes no lock: peers are
-// atomic.Pointer values that change only on SetPeer or latching, and the
-// counters are atomics.
+// The hot path does not allocate: the sockets are non-blocking descriptors
+// served by one epoll goroutine per CPU (poller_linux.go), each reading into
+// its own buffer, rather than one goroutine per socket — a call costs no
+// goroutine, no stack and no read buffer. A socket belongs to one poller, so
+// its packets are handled in order; the poller holds the socket's mutex
+// (uncontended) while it handles a batch, which is what lets Close detach a
+// relay synchronously. Peers are atomic.Pointer values that change only on
+// SetPeer or latching, and the counters are atomics.
 //
 // Metrics: the relay has no per-packet hook. Stats gives a relay's counters,
 // and Pool.Totals sums every relay the pool has handed out, closed ones
 // included, which is what trunkline_rtp_packets_total{dir} needs — read at
 // scrape time, so the hot path touches no shared cache line.
 //
-// Lifecycle: NewPool does no I/O; Pool.NewRelay binds the sockets; Start
-// starts the goroutines; Close stops them, closes the sockets and returns the
-// ports to the pool.
+// Lifecycle: NewPool does no I/O. The pool binds a port pair the first time
+// it hands it out and keeps it bound until Pool.Close, so a call neither
+// binds nor closes sockets: Pool.NewRelay attaches two pairs and the relay
+// forwards at once; Relay.Close detaches them (packets that reach a pair no
+// call holds are read and dropped) and returns the ports to the pool.
+// Pool.Close stops the pollers and closes the sockets. The relay is
+// Linux-only (epoll).
 //
 // media never imports sbc, routing or config: it takes plain values
 // (netip.Addr, port numbers, *slog.Logger).

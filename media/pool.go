@@ -4,11 +4,14 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/netip"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
+
+	"golang.org/x/sys/unix"
 )
 
 // ErrPoolExhausted is returned by NewRelay when no free port pair of the
@@ -72,13 +75,20 @@ func pairs(lo, hi int) int {
 // Pool hands out RTP/RTCP port pairs — the RTP port even, RTCP on the port
 // above — within [lo, hi] on one bind address. Ports are handed out round
 // robin, so that a port just freed is the last to be reused (stray packets
-// of an ended call do not land in the next one). A Pool is safe for
-// concurrent use.
+// of an ended call do not land in the next one).
+//
+// The pool binds a pair's sockets the first time it hands the pair out and
+// keeps them until Close: a call neither binds nor closes a socket. They are
+// served by a few epoll goroutines (one per CPU), not by goroutines per
+// socket; packets reaching a pair no call holds are read and dropped. A Pool
+// is safe for concurrent use.
 type Pool struct {
-	bind  netip.Addr
-	first int // first RTP port
-	lo    int
-	hi    int
+	bind    netip.Addr
+	first   int // first RTP port
+	lo      int
+	hi      int
+	workers int
+	socks   []atomic.Pointer[sock] // by pair index × 2, RTCP +1; nil until bound
 
 	mu     sync.Mutex
 	used   []bool // by pair index
@@ -86,11 +96,17 @@ type Pool struct {
 	next   int                 // where the next search starts
 	live   map[*Relay]struct{} // relays not yet closed, for Totals
 	closed Totals              // counters of the relays closed so far
+	run    *pollers            // started by the first NewRelay
+	done   bool                // Close was called
 }
+
+// ErrPoolClosed is returned by NewRelay after the pool's Close.
+var ErrPoolClosed = errors.New("media: RTP port pool closed")
 
 // NewPool returns a pool of the even ports in [lo, hi] (with their odd
 // neighbours) on bind, which may be unspecified (0.0.0.0, ::) to listen on
-// every address of that family. It does no I/O.
+// every address of that family. It does no I/O: sockets are bound, and the
+// goroutines serving them started, on demand.
 func NewPool(bind netip.Addr, lo, hi int) (*Pool, error) {
 	if !bind.IsValid() {
 		return nil, errors.New("media: pool needs a bind address")
@@ -100,13 +116,15 @@ func NewPool(bind netip.Addr, lo, hi int) (*Pool, error) {
 	}
 	n := pairs(lo, hi)
 	return &Pool{
-		bind:  bind.Unmap(),
-		first: firstEven(lo),
-		lo:    lo,
-		hi:    hi,
-		used:  make([]bool, n),
-		free:  n,
-		live:  make(map[*Relay]struct{}),
+		bind:    bind.Unmap(),
+		first:   firstEven(lo),
+		lo:      lo,
+		hi:      hi,
+		workers: max(1, runtime.GOMAXPROCS(0)),
+		socks:   make([]atomic.Pointer[sock], 2*n),
+		used:    make([]bool, n),
+		free:    n,
+		live:    make(map[*Relay]struct{}),
 	}, nil
 }
 
@@ -120,7 +138,7 @@ func (p *Pool) Available() int {
 // Size is the number of port pairs of the pool.
 func (p *Pool) Size() int { return len(p.used) }
 
-// take reserves the next free pair round robin and returns its RTP port.
+// take reserves the next free pair round robin and returns its index.
 func (p *Pool) take() (int, bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -134,7 +152,7 @@ func (p *Pool) take() (int, bool) {
 			p.used[idx] = true
 			p.free--
 			p.next = (idx + 1) % n
-			return p.first + 2*idx, true
+			return idx, true
 		}
 	}
 	return 0, false // unreachable while free counts right
@@ -151,14 +169,19 @@ func (p *Pool) release(port int) {
 	}
 }
 
-// bindPair reserves a pair and binds its two sockets, trying further pairs
-// while the ports are in use by someone else. A pair that could not be bound
-// goes back to the pool (it may be free again later).
-func (p *Pool) bindPair() (port int, rtp, rtcp *net.UDPConn, err error) {
-	network := "udp4"
-	if p.bind.Is6() {
-		network = "udp6"
+// sockAt returns the socket registered as id, nil when none is.
+func (p *Pool) sockAt(id int32) *sock {
+	if id < 0 || int(id) >= len(p.socks) {
+		return nil
 	}
+	return p.socks[id].Load()
+}
+
+// takePair reserves a pair whose two sockets are bound, binding them if
+// this is the pair's first use, and trying further pairs while ports are in
+// use by someone else. A pair that could not be bound goes back to the pool
+// (it may be free again later).
+func (p *Pool) takePair(run *pollers) (rtp, rtcp *sock, err error) {
 	var busy []int
 	defer func() {
 		for _, b := range busy {
@@ -167,58 +190,133 @@ func (p *Pool) bindPair() (port int, rtp, rtcp *net.UDPConn, err error) {
 	}()
 	var lastErr error
 	for range len(p.used) {
-		port, ok := p.take()
+		idx, ok := p.take()
 		if !ok {
 			break
 		}
-		rtp, err := net.ListenUDP(network, net.UDPAddrFromAddrPort(netip.AddrPortFrom(p.bind, uint16(port))))
-		if err != nil {
-			lastErr = err
-			busy = append(busy, port)
-			continue
+		rtp, rtcp := p.socks[2*idx].Load(), p.socks[2*idx+1].Load()
+		if rtp == nil {
+			if rtp, rtcp, err = p.bindPair(run, idx); err != nil {
+				lastErr = err
+				busy = append(busy, p.first+2*idx)
+				continue
+			}
 		}
-		rtcp, err := net.ListenUDP(network, net.UDPAddrFromAddrPort(netip.AddrPortFrom(p.bind, uint16(port+1))))
-		if err != nil {
-			rtp.Close()
-			lastErr = err
-			busy = append(busy, port)
-			continue
-		}
-		return port, rtp, rtcp, nil
+		return rtp, rtcp, nil
 	}
 	if lastErr != nil {
-		return 0, nil, nil, fmt.Errorf("%w (%d-%d on %s; %d pairs in use elsewhere, last: %v)",
+		return nil, nil, fmt.Errorf("%w (%d-%d on %s; %d pairs in use elsewhere, last: %v)",
 			ErrPoolExhausted, p.lo, p.hi, p.bind, len(busy), lastErr)
 	}
-	return 0, nil, nil, fmt.Errorf("%w (%d-%d on %s)", ErrPoolExhausted, p.lo, p.hi, p.bind)
+	return nil, nil, fmt.Errorf("%w (%d-%d on %s)", ErrPoolExhausted, p.lo, p.hi, p.bind)
 }
 
-// NewRelay binds two RTP/RTCP pairs, one per leg, and returns a relay that
-// is not started yet. It tries further pairs when one is in use by another
-// process, and fails with ErrPoolExhausted when none is left. log (nil: no
-// logging) is the call's logger; the relay logs latching and errors on it.
+// bindPair binds the two sockets of pair idx, registers them with their
+// poller and files them in the pool for good.
+func (p *Pool) bindPair(run *pollers, idx int) (rtp, rtcp *sock, err error) {
+	port := p.first + 2*idx
+	var s [2]*sock
+	for i := range s {
+		fd, err := openUDP(netip.AddrPortFrom(p.bind, uint16(port+i)), socketBuffer)
+		if err != nil {
+			if i == 1 {
+				unix.Close(s[0].fd)
+			}
+			return nil, nil, err
+		}
+		s[i] = &sock{fd: fd, port: port + i, v6: p.bind.Is6()}
+	}
+	pl := run.list[idx%len(run.list)]
+	for i := range s {
+		if err := pl.add(s[i], int32(2*idx+i)); err != nil {
+			unix.Close(s[0].fd)
+			unix.Close(s[1].fd)
+			return nil, nil, err
+		}
+	}
+	p.socks[2*idx].Store(s[0])
+	p.socks[2*idx+1].Store(s[1])
+	return s[0], s[1], nil
+}
+
+// start returns the running pollers, starting them on first use.
+func (p *Pool) start() (*pollers, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.done {
+		return nil, ErrPoolClosed
+	}
+	if p.run == nil {
+		run, err := startPollers(p, p.workers)
+		if err != nil {
+			return nil, err
+		}
+		p.run = run
+	}
+	return p.run, nil
+}
+
+// NewRelay takes two RTP/RTCP pairs, one per leg, and returns a relay that
+// forwards at once. It skips pairs whose ports another process holds, and
+// fails with ErrPoolExhausted when none is left. log (nil: no logging) is
+// the call's logger; the relay logs latching and errors on it.
 func (p *Pool) NewRelay(log *slog.Logger) (*Relay, error) {
+	run, err := p.start()
+	if err != nil {
+		return nil, err
+	}
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
 	r := &Relay{pool: p, log: log}
+	var socks [2][2]*sock
 	for s := range r.legs {
-		port, rtp, rtcp, err := p.bindPair()
+		rtp, rtcp, err := p.takePair(run)
 		if err != nil {
 			for i := range s {
-				l := &r.legs[i]
-				l.rtp.conn.Close()
-				l.rtcp.conn.Close()
-				p.release(l.port)
+				p.release(socks[i][0].port)
 			}
 			return nil, err
 		}
-		r.legs[s].init(r, Side(s), port, rtp, rtcp)
+		socks[s] = [2]*sock{rtp, rtcp}
+		r.legs[s].init(r, Side(s), rtp, rtcp)
 	}
 	p.mu.Lock()
 	p.live[r] = struct{}{}
 	p.mu.Unlock()
+	for s := range r.legs {
+		socks[s][0].attach(&r.legs[s], false)
+		socks[s][1].attach(&r.legs[s], true)
+	}
 	return r, nil
+}
+
+// Close stops the pool's goroutines and closes its sockets. Relays still
+// open stop forwarding; their Close still works. NewRelay fails afterwards.
+func (p *Pool) Close() error {
+	p.mu.Lock()
+	if p.done {
+		p.mu.Unlock()
+		return nil
+	}
+	p.done = true
+	run := p.run
+	p.mu.Unlock()
+	if run != nil {
+		run.close()
+		p.mu.Lock()
+		for _, pl := range run.list {
+			p.closed.Dropped += pl.strays.Load()
+		}
+		p.mu.Unlock()
+	}
+	var errs []error
+	for i := range p.socks {
+		if s := p.socks[i].Swap(nil); s != nil {
+			errs = append(errs, unix.Close(s.fd))
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // Totals are the RTP counters summed over every relay of a pool, open and
@@ -248,11 +346,16 @@ func (p *Pool) Totals() Totals {
 	for r := range p.live {
 		t.add(r.Stats())
 	}
+	if p.run != nil && !p.done {
+		for _, pl := range p.run.list {
+			t.Dropped += pl.strays.Load()
+		}
+	}
 	return t
 }
 
 // retire moves a closed relay's counters into the pool's totals and frees
-// its ports. Its sockets are closed.
+// its ports. Its sockets are detached.
 func (p *Pool) retire(r *Relay) {
 	st := r.Stats()
 	p.mu.Lock()

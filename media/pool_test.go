@@ -110,6 +110,7 @@ func testPool(t testing.TB, n int) *Pool {
 			if err != nil {
 				t.Fatal(err)
 			}
+			t.Cleanup(func() { p.Close() })
 			return p
 		}
 	}
@@ -129,7 +130,6 @@ func TestPoolExhaustedAndClose(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r1.Start()
 	if got := p.Available(); got != 0 {
 		t.Errorf("Available = %d with the pool taken, want 0", got)
 	}
@@ -154,7 +154,7 @@ func TestPoolExhaustedAndClose(t *testing.T) {
 	if got := p.Available(); got != 2 {
 		t.Errorf("Available = %d after Close, want 2", got)
 	}
-	// The sockets are closed: a new relay binds the very same ports.
+	// The ports are free again: a new relay takes the very same ones.
 	r2, err := p.NewRelay(nil)
 	if err != nil {
 		t.Fatalf("NewRelay after Close: %v", err)

@@ -1,9 +1,7 @@
 package media
 
 import (
-	"errors"
 	"log/slog"
-	"net"
 	"net/netip"
 	"sync"
 	"sync/atomic"
@@ -39,80 +37,33 @@ const socketBuffer = 2 << 20
 
 // Relay anchors the media of one call: two legs, each with an RTP socket
 // (even port) and an RTCP socket (the port above), each advertised to that
-// leg's peer. Its methods are safe for concurrent use.
+// leg's peer. It forwards from NewRelay to Close. Its methods are safe for
+// concurrent use.
 type Relay struct {
 	pool *Pool
 	log  *slog.Logger
 	legs [2]Leg
 
-	mu      sync.Mutex
-	started bool
-	closed  bool
-	wg      sync.WaitGroup
+	closed atomic.Bool
 }
 
 // Leg returns the leg on side s (A or B).
 func (r *Relay) Leg(s Side) *Leg { return &r.legs[s] }
 
-// Start starts the four forwarding goroutines, which the relay owns and
-// Close ends. Packets that arrive before Start wait in the sockets' buffers.
-// Start after Start or after Close does nothing.
-func (r *Relay) Start() {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.started || r.closed {
-		return
-	}
-	r.started = true
-	for i := range r.legs {
-		l := &r.legs[i]
-		r.wg.Add(2)
-		go r.serve(l, &l.rtp, l.relayRTP)
-		go r.serve(l, &l.rtcp, l.relayRTCP)
-	}
-}
-
-// Close stops the goroutines, closes the sockets and returns the ports to
-// the pool; the relay's counters go to the pool's Totals. It is idempotent:
-// a second Close returns nil.
+// Close stops forwarding and returns the ports to the pool; the relay's
+// counters go to the pool's Totals. Once it returns, no packet is handled
+// for the relay any more. It is idempotent.
 func (r *Relay) Close() error {
-	r.mu.Lock()
-	if r.closed {
-		r.mu.Unlock()
+	if r.closed.Swap(true) {
 		return nil
 	}
-	r.closed = true
-	r.mu.Unlock()
-	var errs []error
 	for i := range r.legs {
 		l := &r.legs[i]
-		errs = append(errs, l.rtp.conn.Close(), l.rtcp.conn.Close())
+		l.rtp.sock.detach()
+		l.rtcp.sock.detach()
 	}
-	r.wg.Wait()
 	r.pool.retire(r)
-	return errors.Join(errs...)
-}
-
-// serve reads f's socket until it is closed, handing each datagram to
-// relay. The buffer is the goroutine's own; relay must not keep it.
-func (r *Relay) serve(l *Leg, f *flow, relay func(pkt []byte, src netip.AddrPort)) {
-	defer r.wg.Done()
-	buf := make([]byte, MaxPacket+1) // one more, to see a datagram that is too large
-	for {
-		n, src, err := f.conn.ReadFromUDPAddrPort(buf)
-		if err != nil {
-			if errors.Is(err, net.ErrClosed) {
-				return
-			}
-			// A UDP read fails only transiently (an ICMP error queued on
-			// the socket); count it and go on reading.
-			if f.readErrs.Add(1) == 1 {
-				l.log.Warn("media read failed", "error", err)
-			}
-			continue
-		}
-		relay(buf[:n], src)
-	}
+	return nil
 }
 
 // peer is where a leg's peer receives on one socket. It is immutable: a
@@ -124,10 +75,10 @@ type peer struct {
 
 // flow is one socket of a leg and its counters.
 type flow struct {
-	conn *net.UDPConn
+	sock *sock
 	peer atomic.Pointer[peer] // nil: unknown
 
-	// Packets that arrived on this socket, written by its goroutine.
+	// Packets that arrived on this socket, written by its poller.
 	in, inBytes    atomic.Uint64
 	dropNoPeer     atomic.Uint64
 	dropInvalid    atomic.Uint64
@@ -136,7 +87,7 @@ type flow struct {
 	readErrs       atomic.Uint64
 	loggedWriteErr atomic.Bool
 
-	// Packets sent out of this socket, written by the other leg's goroutines.
+	// Packets sent out of this socket, written by the other leg's poller.
 	out, outBytes atomic.Uint64
 }
 
@@ -150,27 +101,29 @@ type Leg struct {
 	rtp   flow
 	rtcp  flow
 
-	lost atomic.Uint64 // published by the RTP goroutine from seq
-	seq  seqTracker    // owned by the RTP goroutine
+	lost atomic.Uint64 // published by the RTP socket's poller from seq
+	seq  seqTracker    // owned by the RTP socket's poller
 
 	mu      sync.Mutex // serialises SetPeer and SetPeerRTCP
 	sdpRTP  netip.AddrPort
 	sdpRTCP netip.AddrPort
 }
 
-func (l *Leg) init(r *Relay, s Side, port int, rtp, rtcp *net.UDPConn) {
+func (l *Leg) init(r *Relay, s Side, rtp, rtcp *sock) {
 	l.relay = r
 	l.side = s
-	l.port = port
-	l.log = r.log.With("leg", s.String(), "port", port)
-	for _, c := range []*net.UDPConn{rtp, rtcp} {
-		// Best effort: the kernel caps the sizes, and a smaller buffer
-		// only means drops under bursts.
-		_ = c.SetReadBuffer(socketBuffer)
-		_ = c.SetWriteBuffer(socketBuffer)
+	l.port = rtp.port
+	l.log = r.log.With("leg", s.String(), "port", rtp.port)
+	l.rtp.sock = rtp
+	l.rtcp.sock = rtcp
+}
+
+// flow returns the leg's RTCP or RTP flow.
+func (l *Leg) flow(rtcp bool) *flow {
+	if rtcp {
+		return &l.rtcp
 	}
-	l.rtp.conn = rtp
-	l.rtcp.conn = rtcp
+	return &l.rtp
 }
 
 // Side is the leg's side.
@@ -297,7 +250,7 @@ func (l *Leg) send(from, to *flow, pkt []byte) {
 	n := uint64(len(pkt))
 	to.out.Add(1)
 	to.outBytes.Add(n)
-	if _, err := to.conn.WriteToUDPAddrPort(pkt, dst.addr); err != nil {
+	if err := sendTo(to.sock.fd, to.sock.v6, pkt, dst.addr); err != nil {
 		to.out.Add(^uint64(0))
 		to.outBytes.Add(-n)
 		from.writeErrs.Add(1)

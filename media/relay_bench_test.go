@@ -19,7 +19,6 @@ func BenchmarkRelay(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer r.Close()
-	r.Start()
 	caller, callee := newPeer(b), newPeer(b)
 	r.Leg(B).SetPeer(callee.addr())
 	pkt := rtpPacket(b, 0xbe, 1)
@@ -77,7 +76,7 @@ func BenchmarkRelayPath(b *testing.B) {
 	for b.Loop() {
 		seq++
 		pkt[2], pkt[3] = byte(seq>>8), byte(seq)
-		la.relayRTP(pkt, src)
+		la.hand(pkt, src)
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "packets/s")
 }

@@ -2,6 +2,7 @@ package media
 
 import (
 	"bytes"
+	"errors"
 	"net"
 	"net/netip"
 	"testing"
@@ -93,7 +94,15 @@ func rtcpPacket(ssrc uint32) []byte {
 	return []byte{0x80, 201, 0, 1, byte(ssrc >> 24), byte(ssrc >> 16), byte(ssrc >> 8), byte(ssrc)}
 }
 
-// newRelay returns a started relay of a fresh pool, closed with the test.
+// hand gives pkt to the leg's RTP path directly, as its poller would: under
+// the socket's lock.
+func (l *Leg) hand(pkt []byte, src netip.AddrPort) {
+	l.rtp.sock.mu.Lock()
+	defer l.rtp.sock.mu.Unlock()
+	l.relayRTP(pkt, src)
+}
+
+// newRelay returns a relay of a fresh pool, closed with the test.
 func newRelay(t testing.TB) *Relay {
 	t.Helper()
 	r, err := testPool(t, 4).NewRelay(nil)
@@ -101,7 +110,6 @@ func newRelay(t testing.TB) *Relay {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { r.Close() })
-	r.Start()
 	return r
 }
 
@@ -154,9 +162,8 @@ func TestRelayDropsWithoutPeer(t *testing.T) {
 	la, lb := r.Leg(A), r.Leg(B)
 
 	// Handed to the relay path directly, so that it is done before SetPeer.
-	la.relayRTP(rtpPacket(t, 1, 1), a.addr())
+	la.hand(rtpPacket(t, 1, 1), a.addr())
 	lb.SetPeer(b.addr())
-	r.Start()
 	p2 := rtpPacket(t, 1, 2)
 	a.sendTo(la.Port(), p2)
 	b.expect(p2, lb.Port())
@@ -376,7 +383,7 @@ func TestRelayDropsNonRTP(t *testing.T) {
 }
 
 // Packets sent before Start wait in the socket; Close before Start works.
-func TestRelayStartClose(t *testing.T) {
+func TestRelayClose(t *testing.T) {
 	pool := testPool(t, 2)
 	r, err := pool.NewRelay(nil)
 	if err != nil {
@@ -386,32 +393,66 @@ func TestRelayStartClose(t *testing.T) {
 	r.Leg(B).SetPeer(b.addr())
 	p := rtpPacket(t, 1, 1)
 	a.sendTo(r.Leg(A).Port(), p)
-	r.Start()
-	r.Start()
 	b.expect(p, r.Leg(B).Port())
 	if err := r.Close(); err != nil {
 		t.Fatal(err)
 	}
-	goleak.VerifyNone(t)
-	r.Start() // after Close: nothing
-	goleak.VerifyNone(t)
+	if err := r.Close(); err != nil {
+		t.Errorf("second Close: %v", err)
+	}
 	if st := r.Stats(); st.A.PacketsIn != 1 {
 		t.Errorf("Stats after Close: %+v", st.A)
 	}
 	tot := pool.Totals()
-	if tot.PacketsIn != 1 || tot.PacketsOut != 1 || tot.BytesIn != 172 || tot.BytesOut != 172 {
+	if tot.PacketsIn != 1 || tot.PacketsOut != 1 || tot.BytesIn != 172 || tot.BytesOut != 172 || tot.Dropped != 0 {
 		t.Errorf("Totals after Close = %+v", tot)
+	}
+
+	// The ports stay bound: a late packet of the ended call is read and
+	// dropped, not left for the next call, and nothing reaches B.
+	a.sendTo(r.Leg(A).Port(), rtpPacket(t, 1, 2))
+	waitFor(t, "the late packet counted as dropped", func() bool { return pool.Totals().Dropped == 1 })
+	if st := r.Stats(); st.A.PacketsIn != 1 || st.B.PacketsOut != 1 {
+		t.Errorf("a closed relay handled a packet: %+v", st)
 	}
 
 	r2, err := pool.NewRelay(nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := r2.Close(); err != nil { // never started
+	if err := r2.Close(); err != nil {
 		t.Fatal(err)
 	}
 	if got := pool.Available(); got != pool.Size() {
 		t.Errorf("Available = %d, want %d", got, pool.Size())
+	}
+
+	// Closing the pool ends its goroutines and frees its ports.
+	if err := pool.Close(); err != nil {
+		t.Fatal(err)
+	}
+	goleak.VerifyNone(t)
+	if _, err := pool.NewRelay(nil); !errors.Is(err, ErrPoolClosed) {
+		t.Errorf("NewRelay after Close: %v, want ErrPoolClosed", err)
+	}
+	port := r.Leg(A).Port()
+	c, err := net.ListenUDP("udp4", net.UDPAddrFromAddrPort(netip.AddrPortFrom(loopback, uint16(port))))
+	if err != nil {
+		t.Fatalf("port %d still held after the pool's Close: %v", port, err)
+	}
+	c.Close()
+}
+
+// waitFor polls cond (2 s at most): the relay's counters change in its
+// poller goroutine, which offers no event to wait on.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(2 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(time.Millisecond)
 	}
 }
 
@@ -425,7 +466,6 @@ func TestPoolTotals(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer r.Close()
-		r.Start()
 		r.Leg(B).SetPeer(b.addr())
 		p := rtpPacket(t, 1, 1)
 		a.sendTo(r.Leg(A).Port(), p)
@@ -480,17 +520,16 @@ func TestRelayNoAllocs(t *testing.T) {
 	lb.SetPeer(b.addr())
 	pkt := rtpPacket(t, 1, 1)
 	seq := uint16(1)
-	la.relayRTP(pkt, a.addr()) // latches: the one allocation
+	la.hand(pkt, a.addr()) // latches: the one allocation
 	if allocs := testing.AllocsPerRun(1000, func() {
 		seq++
 		pkt[2], pkt[3] = byte(seq>>8), byte(seq)
-		la.relayRTP(pkt, a.addr())
+		la.hand(pkt, a.addr())
 	}); allocs != 0 {
 		t.Errorf("relayRTP: %v allocations per packet, want 0", allocs)
 	}
 
 	// The whole path through the running relay: send, relay, receive.
-	r.Start()
 	// Each run reads one packet, perhaps one the direct calls above left
 	// queued: the count of allocations is what matters.
 	buf := make([]byte, 2048)
@@ -518,9 +557,8 @@ func TestRelayWriteError(t *testing.T) {
 	a, b := newPeer(t), newPeer(t)
 	la, lb := r.Leg(A), r.Leg(B)
 	lb.SetPeer(netip.MustParseAddrPort("[2001:db8::1]:4000"))
-	la.relayRTP(rtpPacket(t, 1, 1), a.addr()) // done before SetPeer
+	la.hand(rtpPacket(t, 1, 1), a.addr()) // done before SetPeer
 	lb.SetPeer(b.addr())
-	r.Start()
 	p := rtpPacket(t, 1, 2)
 	a.sendTo(la.Port(), p)
 	b.expect(p, lb.Port())

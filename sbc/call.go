@@ -228,8 +228,9 @@ func newSessionID() uint64 {
 	return binary.BigEndian.Uint64(b[:]) >> 1
 }
 
-// handleInvite runs a call from a new INVITE of a known trunk to its end,
-// on the goroutine sipgo gave the request: that goroutine owns the call.
+// handleInvite runs a call from a new INVITE of a known trunk to its end.
+// The goroutine sipgo gave the request owns the call until it connects; the
+// bridged call is handed to a goroutine of its own.
 func (s *Server) handleInvite(req *sip.Request, tx sip.ServerTransaction, trunk *config.SIPTrunk, st *state) {
 	if err := tx.Respond(sip.NewResponseFromRequest(req, sip.StatusTrying, "Trying", nil)); err != nil {
 		s.log.Debug("100 Trying not sent", "error", err.Error())
@@ -248,8 +249,25 @@ func (s *Server) handleInvite(req *sip.Request, tx sip.ServerTransaction, trunk 
 		return
 	}
 	c := s.newCall(req, tx, trunk, st)
-	defer c.finish()
-	c.run()
+	if !c.run() {
+		c.finish()
+		return
+	}
+	// Connected: the caller has its 2xx, so sipgo keeps the INVITE
+	// transaction for its timers when this handler returns. The bridged
+	// call goes on on a fresh goroutine, whose stack holds the bridge loop
+	// alone instead of sipgo's frames and the setup's high-water mark —
+	// most of what a live call costs in memory.
+	if !s.owners.add() { // closing down: stay on this goroutine
+		defer c.finish()
+		c.bridge()
+		return
+	}
+	go func() {
+		defer s.owners.done()
+		defer c.finish()
+		c.bridge()
+	}()
 }
 
 // refuseCall answers an INVITE refused before its call exists, and records
@@ -384,8 +402,9 @@ func (c *call) isCancelled() bool {
 	}
 }
 
-// run is the life of the call: decide, hunt, bridge.
-func (c *call) run() {
+// run sets the call up: decide, take media, hunt. It reports whether the
+// call connected, to be bridged; otherwise the caller has its final answer.
+func (c *call) run() bool {
 	c.decision = c.st.routes.Decide(&routing.Request{
 		From:       c.from,
 		To:         c.to,
@@ -404,27 +423,23 @@ func (c *call) run() {
 	switch {
 	case c.decision.Action == config.ActionNoAction:
 		c.failA(errNoAction)
-		return
+		return false
 	case c.decision.Action == config.ActionForwardToSubscription:
 		c.log.Info("FORWARD_TO_SUBSCRIPTION is not built yet", "callsConfigurationId", c.decision.CallsConfigurationID)
 		c.failA(errNotAvailable)
-		return
+		return false
 	case c.decision.Route == nil && c.decision.Action == config.ActionForwardToCallRouting:
 		c.failA(errNoRoute)
-		return
+		return false
 	case len(c.decision.Attempts) == 0:
 		c.failA(errNotAvailable)
-		return
+		return false
 	}
 	if err := c.openMedia(); err != nil {
 		c.failA(err)
-		return
+		return false
 	}
-	b := c.hunt()
-	if b == nil {
-		return
-	}
-	c.bridge()
+	return c.hunt() != nil
 }
 
 // headersOf lists a request's headers for routing criteria.
@@ -437,8 +452,8 @@ func headersOf(req *sip.Request) []routing.Header {
 	return out
 }
 
-// openMedia binds the call's relay and starts it; the peers come with the
-// session descriptions (carrySDP).
+// openMedia takes the call's relay; the peers come with the session
+// descriptions (carrySDP).
 func (c *call) openMedia() error {
 	r, err := c.s.pool.NewRelay(c.log)
 	if err != nil {
@@ -449,7 +464,6 @@ func (c *call) openMedia() error {
 	for i := range c.desc {
 		c.desc[i].origin = sdp.Origin{Username: "trunkline", SessionID: newSessionID(), Version: 1}
 	}
-	r.Start()
 	c.offerless = len(c.inv.Body()) == 0
 	return nil
 }

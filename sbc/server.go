@@ -366,6 +366,9 @@ func (s *Server) close() {
 	// run to their end at once.
 	s.owners.closeWait()
 	s.bg.closeWait()
+	if err := s.pool.Close(); err != nil {
+		s.log.Warn("media pool close", "error", err.Error())
+	}
 	s.log.Info("sip stopped")
 }
 
