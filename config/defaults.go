@@ -13,6 +13,8 @@ const (
 	DefaultAPIListen    = "127.0.0.1:8080"
 	DefaultRTPPorts     = "20000-30000"
 	DefaultDrainTimeout = Duration(time.Minute)
+	// DefaultSourceRateLimit is sip.sourceRateLimit when absent.
+	DefaultSourceRateLimit = 100
 )
 
 // Trunk defaults.
@@ -70,6 +72,10 @@ func (c *Config) nodeDefaults() {
 	}
 	if c.SIP.DrainTimeout == 0 {
 		c.SIP.DrainTimeout = DefaultDrainTimeout
+	}
+	if c.SIP.SourceRateLimit == nil {
+		n := DefaultSourceRateLimit
+		c.SIP.SourceRateLimit = &n
 	}
 	setString(&c.Media.RTPPorts, DefaultRTPPorts)
 	setString(&c.API.Listen, DefaultAPIListen)

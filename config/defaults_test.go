@@ -12,9 +12,11 @@ func TestDefault(t *testing.T) {
 	if err != nil {
 		t.Fatalf("embedded default.yaml: %v", err)
 	}
+	limit := DefaultSourceRateLimit
 	want := &Config{
-		Node:  Node{ID: "trunkline", DataDir: "./data"},
-		SIP:   SIP{Listen: []string{"udp://127.0.0.1:5060", "tcp://127.0.0.1:5060"}, DrainTimeout: Duration(time.Minute)},
+		Node: Node{ID: "trunkline", DataDir: "./data"},
+		SIP: SIP{Listen: []string{"udp://127.0.0.1:5060", "tcp://127.0.0.1:5060"}, DrainTimeout: Duration(time.Minute),
+			SourceRateLimit: &limit},
 		Media: Media{RTPPorts: "20000-30000"},
 		API:   API{Listen: "127.0.0.1:8080"},
 	}

@@ -30,6 +30,11 @@ type SIP struct {
 	Advertise    string   `yaml:"advertise,omitempty" json:"advertise,omitempty"`
 	DropUnknown  bool     `yaml:"dropUnknown,omitempty" json:"dropUnknown,omitempty"`
 	DrainTimeout Duration `yaml:"drainTimeout,omitempty" json:"drainTimeout,omitzero"`
+	// SourceRateLimit bounds the UDP requests per second (burst: twice
+	// that) from one source address that no trunk owns (not in any
+	// sourceHosts or destinationHosts): floods are dropped before they are
+	// parsed. Absent: DefaultSourceRateLimit; 0: no limit.
+	SourceRateLimit *int `yaml:"sourceRateLimit,omitempty" json:"sourceRateLimit,omitempty"`
 }
 
 // TLSFiles names the certificate, key and optional CA bundle for TLS listeners.

@@ -29,6 +29,9 @@ func (v *validator) sip() {
 	if s.DrainTimeout < 0 {
 		v.add(p.key("drainTimeout"), "%s is negative", s.DrainTimeout)
 	}
+	if s.SourceRateLimit != nil && *s.SourceRateLimit < 0 {
+		v.add(p.key("sourceRateLimit"), "%d is negative (0 means no limit)", *s.SourceRateLimit)
+	}
 }
 
 func (v *validator) dns() {

@@ -29,7 +29,27 @@
 //     are forgiven); a new SSRC or a jump of more than 3000 starts a new
 //     count that adds to the old.
 //
-// The hot path does not allocate: the sockets are non-blocking descriptors
+// SRTP interworking (SDES, RFC 4568; keys from media/srtp): Leg.SetSRTP
+// keys a leg whose peer speaks SRTP, nil leaving it plain, so that one leg
+// may be SRTP and the other RTP, or both SRTP under different keys. What
+// the leg's peer sends is opened with the session's Decrypter — RTP as
+// SRTP, RTCP (on the RTCP port or multiplexed on the RTP one) as SRTCP —
+// before anything else: a packet that fails authentication or the replay
+// check (or is too short for its tag) is dropped and counted in
+// SRTPErrors, and never latches, so an SRTP leg latches only to a source
+// holding the key; once latched, a packet from elsewhere is dropped as
+// foreign without being opened. What goes to the leg's peer is protected
+// with the session's Encrypter, in place in the poller's buffer, which has
+// srtp.MaxOverhead bytes of headroom past MaxPacket for the trailer. Byte
+// counters count packets as they travel, tag included. The session is an
+// atomic.Pointer: a re-INVITE that re-keys swaps it between two packets.
+// A leg's Decrypter is used by the poller serving that leg's pair, its
+// Encrypter by the poller serving the other leg's pair — one goroutine
+// each, as media/srtp requires (a pair's RTP and RTCP sockets share a
+// poller, so the RTCP half of a context is never used by two goroutines
+// either).
+//
+// The hot path does not allocate, SRTP included: the sockets are non-blocking descriptors
 // served by one epoll goroutine per CPU (poller_linux.go), each reading into
 // its own buffer, rather than one goroutine per socket — a call costs no
 // goroutine, no stack and no read buffer. A socket belongs to one poller, so
@@ -52,5 +72,5 @@
 // Linux-only (epoll).
 //
 // media never imports sbc, routing or config: it takes plain values
-// (netip.Addr, port numbers, *slog.Logger).
+// (netip.Addr, port numbers, *slog.Logger, *srtp.Session).
 package media

@@ -54,7 +54,9 @@ type poller struct {
 	pool *Pool
 	epfd int
 
-	buf     []byte // one more than MaxPacket, to see a datagram that is too large
+	// buf takes one byte more than MaxPacket, to see a datagram that is
+	// too large, and has headroom beyond for an SRTP trailer.
+	buf     []byte
 	rsa     unix.RawSockaddrAny
 	strays  atomic.Uint64 // packets read from sockets no leg holds
 	readErr atomic.Uint64
@@ -87,7 +89,7 @@ func startPollers(p *Pool, n int) (*pollers, error) {
 			ps.close()
 			return nil, fmt.Errorf("media: epoll: %w", err)
 		}
-		ps.list = append(ps.list, &poller{pool: p, epfd: epfd, buf: make([]byte, MaxPacket+1)})
+		ps.list = append(ps.list, &poller{pool: p, epfd: epfd, buf: make([]byte, MaxPacket+1+headroom)})
 	}
 	for _, pl := range ps.list {
 		ps.wg.Add(1)
@@ -150,7 +152,7 @@ func (pl *poller) drain(s *sock) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for range maxBatch {
-		n, src, err := recvFrom(s.fd, pl.buf, &pl.rsa)
+		n, src, err := recvFrom(s.fd, pl.buf[:MaxPacket+1], &pl.rsa)
 		if err != nil {
 			if err != errAgain && err != unix.EINTR {
 				// UDP reads fail only transiently (a queued ICMP

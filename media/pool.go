@@ -334,7 +334,7 @@ func (t *Totals) add(s Stats) {
 		t.PacketsOut += l.PacketsOut
 		t.BytesIn += l.BytesIn
 		t.BytesOut += l.BytesOut
-		t.Dropped += l.DroppedNoPeer + l.DroppedInvalid + l.DroppedForeign + l.WriteErrors
+		t.Dropped += l.DroppedNoPeer + l.DroppedInvalid + l.DroppedForeign + l.SRTPErrors + l.WriteErrors
 	}
 }
 

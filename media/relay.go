@@ -5,6 +5,8 @@ import (
 	"net/netip"
 	"sync"
 	"sync/atomic"
+
+	"github.com/trunkline/trunkline/media/srtp"
 )
 
 // Side names a leg of a relay.
@@ -29,6 +31,11 @@ func (s Side) String() string {
 // MaxPacket is the largest datagram a relay forwards; a larger one is
 // dropped and counted in DroppedInvalid.
 const MaxPacket = 2048
+
+// headroom is the room a poller's buffer keeps after the largest datagram,
+// so that a packet sent to an SRTP peer is protected in place: the most an
+// Encrypter adds with a key of ours (no MKI).
+const headroom = srtp.MaxOverhead
 
 // socketBuffer is the kernel buffer asked for each socket, both ways. Linux
 // caps it at net.core.rmem_max / wmem_max, which operators raise for heavy
@@ -83,9 +90,11 @@ type flow struct {
 	dropNoPeer     atomic.Uint64
 	dropInvalid    atomic.Uint64
 	dropForeign    atomic.Uint64
+	srtpErrs       atomic.Uint64
 	writeErrs      atomic.Uint64
 	readErrs       atomic.Uint64
 	loggedWriteErr atomic.Bool
+	loggedSRTPErr  atomic.Bool
 
 	// Packets sent out of this socket, written by the other leg's poller.
 	out, outBytes atomic.Uint64
@@ -103,6 +112,10 @@ type Leg struct {
 
 	lost atomic.Uint64 // published by the RTP socket's poller from seq
 	seq  seqTracker    // owned by the RTP socket's poller
+
+	// sess is the SRTP keying toward the peer, nil for plain RTP. Its In
+	// is used by this leg's poller, its Out by the other leg's.
+	sess atomic.Pointer[srtp.Session]
 
 	mu      sync.Mutex // serialises SetPeer and SetPeerRTCP
 	sdpRTP  netip.AddrPort
@@ -188,9 +201,46 @@ func peerAt(a netip.AddrPort) *peer {
 // other is the leg across the relay.
 func (l *Leg) other() *Leg { return &l.relay.legs[1-l.side] }
 
+// SetSRTP sets how the media toward and from this leg's peer is protected:
+// s.In opens (authenticates, checks for replay and decrypts) the SRTP and
+// SRTCP the peer sends, s.Out protects what the relay sends it; nil, or a
+// nil In or Out, is plain RTP that way. It may be called at any time — a
+// re-INVITE that re-keys passes a new Session, and the next packet each way
+// uses it; a session refresh that keeps the keys passes a Session with the
+// same Encrypter and Decrypter (or does not call it), which keeps their
+// state (rollover counter, SRTCP index, replay window). The relay copies
+// *s; the Encrypter and Decrypter must not be given to another leg.
+func (l *Leg) SetSRTP(s *srtp.Session) {
+	if s == nil || s.In == nil && s.Out == nil {
+		l.sess.Store(nil)
+		return
+	}
+	c := *s
+	l.sess.Store(&c)
+}
+
+// decrypter is what opens the peer's packets, nil for plain RTP.
+func (l *Leg) decrypter() *srtp.Decrypter {
+	if s := l.sess.Load(); s != nil {
+		return s.In
+	}
+	return nil
+}
+
+// encrypter is what protects the packets sent to the peer, nil for plain
+// RTP.
+func (l *Leg) encrypter() *srtp.Encrypter {
+	if s := l.sess.Load(); s != nil {
+		return s.Out
+	}
+	return nil
+}
+
 // relayRTP handles one datagram that arrived on the leg's RTP socket from
-// src: it checks it, latches, counts, and sends it on out of the other leg's
-// RTP socket. It is the hot path: no allocation once latched, no lock.
+// src: it checks it, opens it if the peer sends SRTP, latches, counts, and
+// sends it on out of the other leg's RTP socket (protected if that leg's
+// peer takes SRTP). It is the hot path: no allocation once latched, no
+// lock. pkt is the poller's buffer, with headroom to protect it in place.
 func (l *Leg) relayRTP(pkt []byte, src netip.AddrPort) {
 	f := &l.rtp
 	// RTCP multiplexed on the RTP port (RFC 5761 §4) has a packet type in
@@ -201,6 +251,10 @@ func (l *Leg) relayRTP(pkt []byte, src netip.AddrPort) {
 		return
 	}
 	src = netip.AddrPortFrom(src.Addr().Unmap(), src.Port())
+	n := uint64(len(pkt)) // counted as received, SRTP trailer included
+	if pkt = l.open(f, pkt, src, mux); pkt == nil {
+		return
+	}
 	if !l.accept(f, src, true) {
 		f.dropForeign.Add(1)
 		return
@@ -210,15 +264,15 @@ func (l *Leg) relayRTP(pkt []byte, src netip.AddrPort) {
 		// Our SDP never negotiates rtcp-mux: the other side expects RTCP
 		// on its RTCP port.
 		l.rtcp.in.Add(1)
-		l.rtcp.inBytes.Add(uint64(len(pkt)))
-		l.send(f, &o.rtcp, pkt)
+		l.rtcp.inBytes.Add(n)
+		l.send(f, &o.rtcp, pkt, true)
 		return
 	}
 	f.in.Add(1)
-	f.inBytes.Add(uint64(len(pkt)))
+	f.inBytes.Add(n)
 	ssrc := uint32(pkt[8])<<24 | uint32(pkt[9])<<16 | uint32(pkt[10])<<8 | uint32(pkt[11])
 	l.lost.Store(l.seq.update(ssrc, uint16(pkt[2])<<8|uint16(pkt[3])))
-	l.send(f, &o.rtp, pkt)
+	l.send(f, &o.rtp, pkt, false)
 }
 
 // relayRTCP handles one datagram that arrived on the leg's RTCP socket.
@@ -229,21 +283,72 @@ func (l *Leg) relayRTCP(pkt []byte, src netip.AddrPort) {
 		return
 	}
 	src = netip.AddrPortFrom(src.Addr().Unmap(), src.Port())
+	n := uint64(len(pkt))
+	if pkt = l.open(f, pkt, src, true); pkt == nil {
+		return
+	}
 	if !l.accept(f, src, false) {
 		f.dropForeign.Add(1)
 		return
 	}
 	f.in.Add(1)
-	f.inBytes.Add(uint64(len(pkt)))
-	l.send(f, &l.other().rtcp, pkt)
+	f.inBytes.Add(n)
+	l.send(f, &l.other().rtcp, pkt, true)
 }
 
-// send writes pkt out of to's socket to to's peer; from counts what fails.
-func (l *Leg) send(from, to *flow, pkt []byte) {
+// open returns pkt, that arrived on f from src, opened in place when the
+// peer sends SRTP (rtcp: SRTCP); nil when it is dropped. A packet from
+// other than the latched source is dropped as foreign before any
+// decryption; one that fails authentication or the replay check is
+// counted in SRTPErrors and neither latches nor reaches the other side.
+func (l *Leg) open(f *flow, pkt []byte, src netip.AddrPort, rtcp bool) []byte {
+	d := l.decrypter()
+	if d == nil {
+		return pkt
+	}
+	if p := f.peer.Load(); p != nil && p.latched && p.addr != src {
+		f.dropForeign.Add(1)
+		return nil
+	}
+	var err error
+	if rtcp {
+		pkt, err = d.DecryptRTCP(pkt, pkt)
+	} else {
+		pkt, err = d.DecryptRTP(pkt, pkt)
+	}
+	if err != nil {
+		f.srtpErrs.Add(1)
+		if !f.loggedSRTPErr.Swap(true) {
+			l.log.Warn("media SRTP packet dropped", "rtcp", rtcp, "from", src, "error", err)
+		}
+		return nil
+	}
+	return pkt
+}
+
+// send writes pkt out of to's socket to to's peer, protected in place
+// first if that peer takes SRTP (rtcp: SRTCP); from counts what fails.
+func (l *Leg) send(from, to *flow, pkt []byte, rtcp bool) {
 	dst := to.peer.Load()
 	if dst == nil {
 		from.dropNoPeer.Add(1)
 		return
+	}
+	if e := l.other().encrypter(); e != nil {
+		// In place: pkt lies in a buffer with room for the trailer (a
+		// smaller one, which only a test hands in, costs a copy).
+		var err error
+		if rtcp {
+			pkt, err = e.EncryptRTCP(pkt, pkt)
+		} else {
+			pkt, err = e.EncryptRTP(pkt, pkt)
+		}
+		if err != nil {
+			// The key is used up (2^48 RTP or 2^31 RTCP packets):
+			// the leg needs a re-key.
+			l.writeFailed(from, dst.addr, err)
+			return
+		}
 	}
 	// Counted before the send, so that a peer that has the packet sees it
 	// counted; taken back if the send fails.
@@ -253,10 +358,16 @@ func (l *Leg) send(from, to *flow, pkt []byte) {
 	if err := sendTo(to.sock.fd, to.sock.v6, pkt, dst.addr); err != nil {
 		to.out.Add(^uint64(0))
 		to.outBytes.Add(-n)
-		from.writeErrs.Add(1)
-		if !from.loggedWriteErr.Swap(true) {
-			l.log.Warn("media write failed", "to", dst.addr, "error", err)
-		}
+		l.writeFailed(from, dst.addr, err)
+	}
+}
+
+// writeFailed counts a packet that arrived on from and could not be sent
+// on, and logs the first such failure of the flow.
+func (l *Leg) writeFailed(from *flow, to netip.AddrPort, err error) {
+	from.writeErrs.Add(1)
+	if !from.loggedWriteErr.Swap(true) {
+		l.log.Warn("media write failed", "to", to, "error", err)
 	}
 }
 
@@ -322,16 +433,18 @@ type LegStats struct {
 	PeerRTCP    netip.AddrPort // where RTCP goes now; invalid when unknown
 	Latched     bool           // Peer is the source of the peer's RTP, not its SDP
 	LatchedRTCP bool
+	SRTP        bool // SetSRTP keyed the leg: its peer sends or takes SRTP
 
-	PacketsIn, BytesIn   uint64 // RTP accepted from the peer
-	PacketsOut, BytesOut uint64 // RTP sent to the peer
+	PacketsIn, BytesIn   uint64 // RTP accepted from the peer (bytes as received, SRTP tag included)
+	PacketsOut, BytesOut uint64 // RTP sent to the peer (bytes as sent)
 	Lost                 uint64 // RTP from the peer missing from its sequence numbers
 	RTCPIn, RTCPOut      uint64 // RTCP packets from and to the peer
 
 	DroppedNoPeer  uint64 // nowhere to send them: the other leg's peer is unknown
 	DroppedInvalid uint64 // not RTP/RTCP version 2, too short or too long
 	DroppedForeign uint64 // not from the latched source
-	WriteErrors    uint64 // the send failed
+	SRTPErrors     uint64 // SRTP/SRTCP that failed authentication or the replay check, or was malformed
+	WriteErrors    uint64 // the send failed (or the other leg's SRTP key is used up)
 }
 
 // Stats returns the relay's counters. They stay readable after Close.
@@ -352,7 +465,9 @@ func (l *Leg) stats() LegStats {
 		DroppedNoPeer:  l.rtp.dropNoPeer.Load() + l.rtcp.dropNoPeer.Load(),
 		DroppedInvalid: l.rtp.dropInvalid.Load() + l.rtcp.dropInvalid.Load(),
 		DroppedForeign: l.rtp.dropForeign.Load() + l.rtcp.dropForeign.Load(),
+		SRTPErrors:     l.rtp.srtpErrs.Load() + l.rtcp.srtpErrs.Load(),
 		WriteErrors:    l.rtp.writeErrs.Load() + l.rtcp.writeErrs.Load(),
+		SRTP:           l.sess.Load() != nil,
 	}
 	if p := l.rtp.peer.Load(); p != nil {
 		s.Peer, s.Latched = p.addr, p.latched

@@ -53,3 +53,44 @@ func allDigits(s string) bool {
 	}
 	return true
 }
+
+// twoDigitCodes are the E.164 country calling codes of two digits (ITU-T
+// E.164 Annex, list of assigned codes). The codes form a prefix code: 1 and 7
+// are the only ones of one digit, every code not of one or two digits has
+// three.
+var twoDigitCodes = map[string]bool{
+	"20": true, "27": true,
+	"30": true, "31": true, "32": true, "33": true, "34": true, "36": true, "39": true,
+	"40": true, "41": true, "43": true, "44": true, "45": true, "46": true, "47": true, "48": true, "49": true,
+	"51": true, "52": true, "53": true, "54": true, "55": true, "56": true, "57": true, "58": true,
+	"60": true, "61": true, "62": true, "63": true, "64": true, "65": true, "66": true,
+	"81": true, "82": true, "84": true, "86": true,
+	"90": true, "91": true, "92": true, "93": true, "94": true, "95": true, "98": true,
+}
+
+// CountryCode returns the E.164 country calling code an internal number
+// (digits, no '+') starts with, or "" when it is no E.164 number: fewer
+// than seven digits (the shortest numbering plans have seven with their
+// code), a leading 0 (a national number), or not digits (a user name). An
+// extension or a short code thus has no country.
+func CountryCode(number string) string {
+	if len(number) < 7 || !allDigits(number) || number[0] == '0' {
+		return ""
+	}
+	switch {
+	case number[0] == '1' || number[0] == '7':
+		return number[:1]
+	case twoDigitCodes[number[:2]]:
+		return number[:2]
+	}
+	return number[:3]
+}
+
+// International reports whether a call from one number to another crosses
+// a border: both are E.164 numbers and their country codes differ. A call
+// where either side is no E.164 number (an extension, a user name) is not
+// international.
+func International(from, to string) bool {
+	a, b := CountryCode(from), CountryCode(to)
+	return a != "" && b != "" && a != b
+}

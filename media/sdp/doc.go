@@ -17,17 +17,31 @@
 //     image/T.38, ...) is declined with port 0, as RFC 3264 §6 allows. No
 //     such audio line: ErrNoAudio.
 //   - Codecs, a=rtpmap, a=fmtp, a=ptime, direction attributes and everything
-//     else pass unchanged (a=crypto included: SRTP passes the relay end to
-//     end), except what describes the other side's transport: ICE
-//     (a=candidate, a=ice-*, a=remote-candidates, a=end-of-candidates),
-//     a=rtcp and a=rtcp-mux, and a=group:BUNDLE are dropped. Without a=rtcp
-//     the far side sends RTCP to our port + 1 (RFC 3605), which is where the
-//     relay listens; without rtcp-mux it keeps RTCP off the RTP port.
+//     else pass unchanged, except what describes the other side's
+//     transport: ICE (a=candidate, a=ice-*, a=remote-candidates,
+//     a=end-of-candidates), a=rtcp and a=rtcp-mux, and a=group:BUNDLE are
+//     dropped. Without a=rtcp the far side sends RTCP to our port + 1 (RFC
+//     3605), which is where the relay listens; without rtcp-mux it keeps
+//     RTCP off the RTP port.
 //
-// Rewrite also returns where the peer receives: the audio's connection
-// address (media level over session level) and port, its RTCP address
-// (a=rtcp, else port + 1) and direction. On an RFC 2543 hold the address is
-// invalid: the caller keeps the previous peer.
+// SRTP: RewriteWith, given RewriteOptions, terminates SDES (RFC 4568) per
+// hop, as the relay's Leg.SetSRTP does for the packets. The body's
+// a=crypto lines are never copied to the other leg — at any level, on any
+// m= line — since a key belongs to one hop. With RewriteOptions.SRTP (our
+// lines for that leg, from srtp.Offer or srtp.Negotiate) the audio stream
+// goes as RTP/SAVP, or RTP/SAVPF when the body's profile was AVPF or SAVPF,
+// and carries our a=crypto lines; without, as RTP/AVP (RTP/AVPF) with none.
+// Declined streams keep their profile. Rewrite and RewriteMedia instead
+// pass the body's profile and a=crypto lines unchanged: SRTP end to end,
+// which the relay forwards untouched when no leg is keyed.
+//
+// Every form also returns what the body says of the peer's audio stream
+// (Media): its connection address (media level over session level) and
+// port, its RTCP address (a=rtcp, else port + 1), its direction, its
+// profile as received, and its a=crypto values in order, for the caller to
+// negotiate (srtp.Negotiate) or read (srtp.ParseCrypto). On an RFC 2543
+// hold the address is invalid: the caller keeps the previous peer.
+// a=crypto at session level, which RFC 4568 does not define, is ignored.
 //
 // Parsing is github.com/pion/sdp/v3's, so the SDP must follow RFC 4566's
 // line order. Media lines pion does not know (m=image ... udptl t38) are

@@ -10,6 +10,8 @@ import (
 	"strings"
 
 	psdp "github.com/pion/sdp/v3"
+
+	"github.com/trunkline/trunkline/media/srtp"
 )
 
 // The verdicts of Rewrite; each is answered with 488 Not Acceptable Here.
@@ -56,7 +58,20 @@ type Media struct {
 	// Direction of the audio stream (media level, else session level, else
 	// sendrecv).
 	Direction Direction
+	// Proto is the audio stream's transport as received: RTP/AVP,
+	// RTP/AVPF, RTP/SAVP or RTP/SAVPF.
+	Proto string
+	// Crypto holds the values of the audio stream's a=crypto attributes
+	// (RFC 4568: the text after "a=crypto:"), in the body's order — for
+	// srtp.Negotiate when the body is an offer, srtp.ParseCrypto when it
+	// answers ours. They are reported whatever Proto says; a=crypto at
+	// session level is not RFC 4568's and is ignored.
+	Crypto []string
 }
+
+// SRTP reports whether the peer's audio stream is SRTP by its profile:
+// RTP/SAVP or RTP/SAVPF.
+func (m Media) SRTP() bool { return m.Proto == "RTP/SAVP" || m.Proto == "RTP/SAVPF" }
 
 // Hold reports whether the SDP puts the stream on hold: the RFC 2543
 // connection address 0.0.0.0, or RFC 3264's sendonly or inactive.
@@ -64,32 +79,71 @@ func (m Media) Hold() bool {
 	return !m.RTP.IsValid() || m.Direction == SendOnly || m.Direction == Inactive
 }
 
+// RewriteOptions is what the appliance advertises to the leg a body goes
+// to.
+type RewriteOptions struct {
+	Origin Origin     // the o= toward that leg
+	Addr   netip.Addr // the appliance's address toward it, for o= and c=
+	Port   int        // the relay's RTP port for that leg
+	// SRTP are our a=crypto lines toward that leg (SDES, RFC 4568): those of
+	// our offer in order of preference, or the one of our answer, each
+	// keying what we send it. With any, the audio stream goes as RTP/SAVP
+	// (RTP/SAVPF when the body's was AVPF or SAVPF) and carries them; with
+	// none, as RTP/AVP (RTP/AVPF) without a=crypto.
+	SRTP []srtp.Crypto
+}
+
 // Rewrite rewrites an offer or an answer for the other leg (see the package
 // documentation): o= becomes o, every c= becomes addr (a hold's 0.0.0.0
 // stays), the audio stream's port becomes port, other streams are declined.
 // It returns the rewritten body and the peer's RTP address, invalid on an
-// RFC 2543 hold.
+// RFC 2543 hold. The body's profile and a=crypto lines pass unchanged: SRTP
+// end to end, which the relay forwards as it is; RewriteWith terminates
+// SRTP per leg instead.
 func Rewrite(body []byte, o Origin, addr netip.Addr, port int) (out []byte, peer netip.AddrPort, err error) {
 	out, m, err := RewriteMedia(body, o, addr, port)
 	return out, m.RTP, err
 }
 
 // RewriteMedia is Rewrite, returning all it learnt of the peer's audio
-// stream: RTP and RTCP addresses and direction.
+// stream: RTP and RTCP addresses, direction, profile and a=crypto values.
 func RewriteMedia(body []byte, o Origin, addr netip.Addr, port int) (out []byte, m Media, err error) {
-	addr = addr.Unmap().WithZone("")
+	return rewrite(body, RewriteOptions{Origin: o, Addr: addr, Port: port}, true)
+}
+
+// RewriteWith rewrites an offer or an answer for the other leg as Rewrite
+// does, with the profile and keys opts gives for that leg: the body's
+// a=crypto lines never pass (SRTP keys are per hop), and the audio stream
+// goes as SRTP with opts.SRTP, or as plain RTP without. It returns the
+// rewritten body and what it learnt of the peer's audio stream, a=crypto
+// values included, for the caller to key the relay's leg with srtp. The
+// body's errors are Rewrite's; a line of opts.SRTP that media/srtp could
+// not run, or two with one tag, is an error wrapping none of them (the
+// caller's mistake, not the peer's).
+func RewriteWith(body []byte, opts RewriteOptions) (out []byte, m Media, err error) {
+	return rewrite(body, opts, false)
+}
+
+// rewrite does Rewrite (passSRTP: the body's profile and a=crypto lines
+// pass) and RewriteWith.
+func rewrite(body []byte, opts RewriteOptions, passSRTP bool) (out []byte, m Media, err error) {
+	addr, port := opts.Addr.Unmap().WithZone(""), opts.Port
 	if !addr.IsValid() || addr.IsUnspecified() {
 		return nil, Media{}, fmt.Errorf("sdp: cannot advertise address %v", addr)
 	}
 	if port < 1 || port > 65535 {
 		return nil, Media{}, fmt.Errorf("sdp: cannot advertise port %d", port)
 	}
-	user := o.Username
+	user := opts.Origin.Username
 	if user == "" {
 		user = "-"
 	}
 	if strings.ContainsFunc(user, func(r rune) bool { return r <= ' ' || r == 0x7f }) {
 		return nil, Media{}, fmt.Errorf("sdp: origin username %q holds a space or a control character", user)
+	}
+	crypto, err := cryptoAttributes(opts.SRTP)
+	if err != nil {
+		return nil, Media{}, err
 	}
 	if len(body) > MaxSize {
 		return nil, Media{}, fmt.Errorf("%w: %d bytes, more than %d", ErrMalformed, len(body), MaxSize)
@@ -114,8 +168,8 @@ func RewriteMedia(body []byte, o Origin, addr netip.Addr, port int) (out []byte,
 	}
 	sd.Origin = psdp.Origin{
 		Username:       user,
-		SessionID:      o.SessionID,
-		SessionVersion: o.Version,
+		SessionID:      opts.Origin.SessionID,
+		SessionVersion: opts.Origin.Version,
 		NetworkType:    "IN",
 		AddressType:    addrType,
 		UnicastAddress: addr.String(),
@@ -127,15 +181,23 @@ func RewriteMedia(body []byte, o Origin, addr netip.Addr, port int) (out []byte,
 		c.NetworkType, c.AddressType = "IN", addrType
 		c.Address = &psdp.Address{Address: addr.String()}
 	}
+	drop := otherTransport
+	if !passSRTP {
+		drop = func(a psdp.Attribute) bool { return otherTransport(a) || isCrypto(a) }
+	}
 	ours(sd.ConnectionInformation)
-	sd.Attributes = slices.DeleteFunc(sd.Attributes, otherTransport)
+	sd.Attributes = slices.DeleteFunc(sd.Attributes, drop)
 	for i, d := range sd.MediaDescriptions {
 		ours(d.ConnectionInformation)
-		d.Attributes = slices.DeleteFunc(d.Attributes, otherTransport)
+		d.Attributes = slices.DeleteFunc(d.Attributes, drop)
 		d.MediaName.Port = psdp.RangedPort{Value: port}
 		if i != audio {
 			d.MediaName.Port.Value = 0
 		}
+	}
+	if !passSRTP {
+		md.MediaName.Protos = profile(m.Proto, len(crypto) > 0)
+		md.Attributes = append(md.Attributes, crypto...)
 	}
 	out, err = sd.Marshal()
 	if err != nil {
@@ -143,6 +205,37 @@ func RewriteMedia(body []byte, o Origin, addr netip.Addr, port int) (out []byte,
 	}
 	return out, m, nil
 }
+
+// cryptoAttributes returns our a=crypto lines as attributes, after checking
+// that they are usable and their tags distinct.
+func cryptoAttributes(cs []srtp.Crypto) ([]psdp.Attribute, error) {
+	attrs := make([]psdp.Attribute, 0, len(cs))
+	for i, c := range cs {
+		if err := srtp.Usable(c); err != nil {
+			return nil, fmt.Errorf("sdp: our a=crypto line %d: %w", i+1, err)
+		}
+		if c.Tag < 0 || c.Tag > 999999999 || slices.ContainsFunc(cs[:i], func(o srtp.Crypto) bool { return o.Tag == c.Tag }) {
+			return nil, fmt.Errorf("sdp: our a=crypto line %d: tag %d is out of range or given twice", i+1, c.Tag)
+		}
+		attrs = append(attrs, psdp.Attribute{Key: "crypto", Value: c.String()})
+	}
+	return attrs, nil
+}
+
+// profile is the transport of the audio stream we send: SAVP with SRTP,
+// AVP without, with the feedback (F) of proto, the body's.
+func profile(proto string, secure bool) []string {
+	p := "AVP"
+	if secure {
+		p = "SAVP"
+	}
+	if strings.HasSuffix(proto, "F") {
+		p += "F"
+	}
+	return []string{"RTP", p}
+}
+
+func isCrypto(a psdp.Attribute) bool { return strings.EqualFold(a.Key, "crypto") }
 
 // rtpProfiles are the transports of a stream the relay anchors.
 var rtpProfiles = []string{"RTP/AVP", "RTP/AVPF", "RTP/SAVP", "RTP/SAVPF"}
@@ -155,7 +248,12 @@ func anchorable(d *psdp.MediaDescription) bool {
 
 // peerOf reads where the peer receives the audio stream md of sd.
 func peerOf(sd *psdp.SessionDescription, md *psdp.MediaDescription) (Media, error) {
-	m := Media{Direction: SendRecv}
+	m := Media{Direction: SendRecv, Proto: strings.Join(md.MediaName.Protos, "/")}
+	for _, a := range md.Attributes {
+		if isCrypto(a) {
+			m.Crypto = append(m.Crypto, a.Value)
+		}
+	}
 	for _, attrs := range [][]psdp.Attribute{sd.Attributes, md.Attributes} { // media level last: it wins
 		for _, a := range attrs {
 			if d := Direction(strings.ToLower(a.Key)); a.Value == "" && (d == SendRecv || d == SendOnly || d == RecvOnly || d == Inactive) {

@@ -3,6 +3,7 @@ package sdp
 import (
 	"errors"
 	"net/netip"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -39,7 +40,7 @@ func TestRewrite(t *testing.T) {
 				a=ptime:20
 				a=maxptime:150
 				a=sendrecv`,
-			m: Media{RTP: ap("198.51.100.20:17234"), RTCP: ap("198.51.100.20:17235"), Direction: SendRecv},
+			m: Media{RTP: ap("198.51.100.20:17234"), RTCP: ap("198.51.100.20:17235"), Direction: SendRecv, Proto: "RTP/AVP"},
 		},
 		{
 			name: "FreeSWITCH answer with a=rtcp",
@@ -56,7 +57,7 @@ func TestRewrite(t *testing.T) {
 				a=fmtp:101 0-16
 				a=rtpmap:13 CN/8000
 				a=ptime:20`,
-			m: Media{RTP: ap("203.0.113.50:24562"), RTCP: ap("203.0.113.50:24563"), Direction: SendRecv},
+			m: Media{RTP: ap("203.0.113.50:24562"), RTCP: ap("203.0.113.50:24563"), Direction: SendRecv, Proto: "RTP/AVP"},
 		},
 		{
 			name: "ICE, rtcp-mux and BUNDLE dropped",
@@ -77,7 +78,7 @@ func TestRewrite(t *testing.T) {
 				a=rtpmap:101 telephone-event/8000
 				a=ssrc:1001 cname:livekit
 				a=sendrecv`,
-			m: Media{RTP: ap("192.0.2.80:31000"), RTCP: ap("192.0.2.80:31000"), Direction: SendRecv},
+			m: Media{RTP: ap("192.0.2.80:31000"), RTCP: ap("192.0.2.80:31000"), Direction: SendRecv, Proto: "RTP/AVP"},
 		},
 		{
 			name: "RFC 2543 hold keeps 0.0.0.0, no peer",
@@ -93,7 +94,7 @@ func TestRewrite(t *testing.T) {
 				a=rtpmap:101 telephone-event/8000
 				a=fmtp:101 0-15
 				a=sendonly`,
-			m: Media{Direction: SendOnly},
+			m: Media{Direction: SendOnly, Proto: "RTP/AVP"},
 		},
 		{
 			name: "RFC 3264 hold",
@@ -107,7 +108,7 @@ func TestRewrite(t *testing.T) {
 				m=audio 20000 RTP/AVP 0
 				a=rtpmap:0 PCMU/8000
 				a=sendonly`,
-			m: Media{RTP: ap("198.51.100.20:17234"), RTCP: ap("198.51.100.20:17235"), Direction: SendOnly},
+			m: Media{RTP: ap("198.51.100.20:17234"), RTCP: ap("198.51.100.20:17235"), Direction: SendOnly, Proto: "RTP/AVP"},
 		},
 		{
 			name: "IPv6 peer, IPv4 appliance",
@@ -122,7 +123,7 @@ func TestRewrite(t *testing.T) {
 				a=rtpmap:8 PCMA/8000
 				a=rtpmap:0 PCMU/8000
 				a=ptime:20`,
-			m: Media{RTP: ap("[2001:db8::10]:40000"), RTCP: ap("[2001:db8::10]:40001"), Direction: SendRecv},
+			m: Media{RTP: ap("[2001:db8::10]:40000"), RTCP: ap("[2001:db8::10]:40001"), Direction: SendRecv, Proto: "RTP/AVP"},
 		},
 		{
 			name: "a=rtcp on another host, media c= wins",
@@ -139,7 +140,7 @@ func TestRewrite(t *testing.T) {
 				a=fmtp:18 annexb=no
 				a=rtpmap:101 telephone-event/8000
 				a=recvonly`,
-			m: Media{RTP: ap("198.51.100.2:50000"), RTCP: ap("198.51.100.3:50011"), Direction: RecvOnly},
+			m: Media{RTP: ap("198.51.100.2:50000"), RTCP: ap("198.51.100.3:50011"), Direction: RecvOnly, Proto: "RTP/AVP"},
 		},
 		{
 			name: "video declined",
@@ -163,7 +164,7 @@ func TestRewrite(t *testing.T) {
 				a=rtpmap:97 H264/90000
 				a=fmtp:97 profile-level-id=42801F
 				a=rtcp-fb:* ccm fir`,
-			m: Media{RTP: ap("198.51.100.30:7078"), RTCP: ap("198.51.100.30:7079"), Direction: SendRecv},
+			m: Media{RTP: ap("198.51.100.30:7078"), RTCP: ap("198.51.100.30:7079"), Direction: SendRecv, Proto: "RTP/AVP"},
 		},
 		{
 			name: "T.38 declined",
@@ -179,7 +180,7 @@ func TestRewrite(t *testing.T) {
 				m=image 0 udptl t38
 				a=T38FaxVersion:0
 				a=T38FaxRateManagement:transferredTCF`,
-			m: Media{RTP: ap("198.51.100.40:6000"), RTCP: ap("198.51.100.40:6001"), Direction: SendRecv},
+			m: Media{RTP: ap("198.51.100.40:6000"), RTCP: ap("198.51.100.40:6001"), Direction: SendRecv, Proto: "RTP/AVP"},
 		},
 		{
 			name: "first live audio anchored, others declined",
@@ -194,7 +195,8 @@ func TestRewrite(t *testing.T) {
 				m=audio 20000 RTP/SAVP 0
 				a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:PS1uQCVeeCFCanVmcjkpPywjNWhcYD0mXXtxaVBR
 				m=audio 0 RTP/AVP 8`,
-			m: Media{RTP: ap("198.51.100.50:5004"), RTCP: ap("198.51.100.50:5005"), Direction: SendRecv},
+			m: Media{RTP: ap("198.51.100.50:5004"), RTCP: ap("198.51.100.50:5005"), Direction: SendRecv, Proto: "RTP/SAVP",
+				Crypto: []string{"1 AES_CM_128_HMAC_SHA1_80 inline:PS1uQCVeeCFCanVmcjkpPywjNWhcYD0mXXtxaVBR"}},
 		},
 	}
 	for _, tt := range tests {
@@ -206,7 +208,7 @@ func TestRewrite(t *testing.T) {
 			if want := crlf(tt.want); string(out) != want {
 				t.Errorf("rewritten:\n%s\nwant:\n%s", out, want)
 			}
-			if m != tt.m {
+			if !reflect.DeepEqual(m, tt.m) {
 				t.Errorf("media = %+v, want %+v", m, tt.m)
 			}
 			_, peer, err := Rewrite([]byte(tt.in), origin, ours, 20000)
