@@ -54,6 +54,11 @@ func TestValidateIDs(t *testing.T) {
 	runRules(t, []ruleCase{
 		{"trunk id missing", trunkWith("{name: x}"), "sipTrunks[1].id", "required"},
 		{"trunk id twice", trunkWith("{id: t1}"), "sipTrunks[1].id", `duplicate id "t1" (also sipTrunks[0].id)`},
+		{"inbound username twice", "sipTrunks:\n" +
+			"  - {id: t1, type: AUTHENTICATED, destinationHosts: [sip.example.com], inboundAuth: {username: u, password: p}}\n" +
+			"  - {id: b, type: REGISTERED, inboundAuth: {username: u, password: q}}\n",
+			"sipTrunks[1].inboundAuth.username", `duplicate username "u" (also sipTrunks[0].inboundAuth.username)`},
+		{"negative source rate limit", "sip: {sourceRateLimit: -1}\n", "sip.sourceRateLimit", "-1 is negative (0 means no limit)"},
 		{"trunk id with slash", trunkWith("{id: a/b}"), "sipTrunks[1].id", "may not contain '/'"},
 		{"route id missing", "routes: [{criteria: [{to: '1'}], destinations: [" + sipDest + "]}]\n", "routes[0].id", "required"},
 		{"route id twice", "routes:\n  - {id: r, criteria: [{to: '1'}], destinations: [" + sipDest + "]}\n  - {id: r, criteria: [{to: '2'}], destinations: [" + sipDest + "]}\n",

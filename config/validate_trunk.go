@@ -34,8 +34,19 @@ const (
 
 func (v *validator) sipTrunks() {
 	seen := map[string]fieldPath{}
+	users := map[string]fieldPath{} // inboundAuth usernames: one picks one trunk
 	for i := range v.c.SIPTrunks {
-		v.sipTrunk(fieldPath("sipTrunks").index(i), &v.c.SIPTrunks[i], seen)
+		p, t := fieldPath("sipTrunks").index(i), &v.c.SIPTrunks[i]
+		v.sipTrunk(p, t, seen)
+		if t.InboundAuth == nil || t.InboundAuth.Username == "" {
+			continue
+		}
+		up := p.key("inboundAuth").key("username")
+		if first, dup := users[t.InboundAuth.Username]; dup {
+			v.add(up, "duplicate username %q (also %s): a username identifies one trunk", t.InboundAuth.Username, first)
+			continue
+		}
+		users[t.InboundAuth.Username] = up
 	}
 }
 

@@ -17,6 +17,7 @@ import (
 	"github.com/trunkline/trunkline/config"
 	"github.com/trunkline/trunkline/media"
 	"github.com/trunkline/trunkline/media/sdp"
+	"github.com/trunkline/trunkline/media/srtp"
 	"github.com/trunkline/trunkline/routing"
 	"github.com/trunkline/trunkline/sbc/sipmsg"
 )
@@ -97,6 +98,7 @@ type call struct {
 	earlySDP         bool // a provisional with SDP reached the caller
 	relay            *media.Relay
 	desc             [2]sdpState  // per side: the description last sent to it
+	sdes             [2]srtpSide  // per side: SDES (RFC 4568) toward it
 	peer             [2]mediaPeer // per side: where its description said it receives
 
 	// Reliable provisional responses to the caller (RFC 3262): rel100A
@@ -302,6 +304,11 @@ func (s *Server) admit(req *sip.Request, trunk *config.SIPTrunk) error {
 	if !s.cps.allow(trunk) {
 		return errCPSLimit
 	}
+	if !internationalAllowed(trunk) && routing.International(
+		routing.Normalize(trunk.NumberFormat, trunk.CountryCode, req.From().Address.User),
+		routing.Normalize(trunk.NumberFormat, trunk.CountryCode, req.To().Address.User)) {
+		return errInternational
+	}
 	if tags := unsupportedTags(req); tags != "" {
 		return badExtension(tags)
 	}
@@ -312,6 +319,12 @@ func (s *Server) admit(req *sip.Request, trunk *config.SIPTrunk) error {
 		return &rejection{code: statusIntervalTooBrief, reason: "Session Interval Too Small", minSE: seconds(s.minSE)}
 	}
 	return nil
+}
+
+// internationalAllowed reports a trunk's internationalCallsAllowed (true
+// when not set).
+func internationalAllowed(t *config.SIPTrunk) bool {
+	return t.InternationalCallsAllowed == nil || *t.InternationalCallsAllowed
 }
 
 // isSDP reports whether a Content-Type is application/sdp.
@@ -476,11 +489,13 @@ func mediaSide(sd side) media.Side {
 	return media.B
 }
 
-// carrySDP takes a session description sent by leg from, points the
-// relay's leg for it at the RTP and RTCP addresses it gives (a hold with
-// c=0.0.0.0 keeps the previous ones), and returns it rewritten for the
-// other leg: the appliance's o= and c=, the relay's port for that leg.
-func (c *call) carrySDP(from side, body []byte) ([]byte, error) {
+// carrySDP takes a session description sent by leg from — an offer, or
+// the answer to the last offer sent to it — points the relay's leg for it
+// at the RTP and RTCP addresses it gives (a hold with c=0.0.0.0 keeps the
+// previous ones), sets that leg's SRTP keys (call_srtp.go), and returns it
+// rewritten for the other leg: the appliance's o= and c=, the relay's port
+// for that leg, and our SDES keys toward it.
+func (c *call) carrySDP(from side, body []byte, offer bool) ([]byte, error) {
 	to := from.other()
 	st := &c.desc[to]
 	if st.lastIn != nil && string(st.lastIn) == string(body) {
@@ -488,7 +503,14 @@ func (c *call) carrySDP(from side, body []byte) ([]byte, error) {
 	}
 	o := st.origin
 	o.Version++
-	out, m, err := sdp.RewriteMedia(body, o, c.s.mediaAddr, c.relay.Leg(mediaSide(to)).Port())
+	var keys *legKeys
+	out, m, err := sdp.RewriteWith(body, sdp.RewriteOptions{
+		Origin: o, Addr: c.s.mediaAddr, Port: c.relay.Leg(mediaSide(to)).Port(),
+		SRTPFor: func(peer sdp.Media) (ours []srtp.Crypto, err error) {
+			keys, ours, err = c.negotiateKeys(from, peer, offer)
+			return ours, err
+		},
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -496,6 +518,7 @@ func (c *call) carrySDP(from side, body []byte) ([]byte, error) {
 	if m.RTP.IsValid() {
 		c.setPeer(from, mediaPeer{rtp: m.RTP, rtcp: m.RTCP})
 	}
+	c.applyKeys(from, keys)
 	return out, nil
 }
 

@@ -27,6 +27,7 @@ type offerUndo struct {
 	side side
 	peer mediaPeer
 	desc sdpState
+	keys srtpSide // the SDES state toward the other leg
 }
 
 // undoOffer restores the media state from before an offer the other leg
@@ -39,6 +40,7 @@ func (c *call) undoOffer(u *offerUndo) {
 	}
 	st := &c.desc[u.side.other()]
 	st.lastIn, st.lastOut = u.desc.lastIn, u.desc.lastOut
+	c.sdes[u.side.other()] = u.keys
 	if u.peer.rtp.IsValid() && u.peer != c.peer[u.side] {
 		c.log.Info("offer rejected: media back to the previous address", "side", u.side.String(), "rtp", u.peer.rtp.String())
 		c.setPeer(u.side, u.peer)
@@ -78,7 +80,7 @@ func (c *call) connect(att *attempt, res *sip.Response) error {
 	hasSDP := len(res.Body()) > 0 && isSDP(res.ContentType())
 	switch {
 	case hasSDP:
-		out, err := c.carrySDP(sideB, res.Body())
+		out, err := c.carrySDP(sideB, res.Body(), c.offerless)
 		if err != nil {
 			c.log.Info("answer SDP not usable", "error", err.Error())
 			return c.dropAnswer(att, &rejection{code: sip.StatusNotAcceptableHere, reason: "Not Acceptable Here"})
@@ -264,14 +266,14 @@ func (c *call) relayOffer(ev *evRequest) {
 	var undo *offerUndo
 	offerless := len(ev.req.Body()) == 0
 	if !offerless {
-		undo = &offerUndo{side: ev.side, peer: c.peer[ev.side], desc: c.desc[ev.side.other()]}
+		undo = &offerUndo{side: ev.side, peer: c.peer[ev.side], desc: c.desc[ev.side.other()], keys: c.sdes[ev.side.other()]}
 		if !isSDP(ev.req.ContentType()) {
 			res := sip.NewResponseFromRequest(ev.req, sip.StatusUnsupportedMediaType, "Unsupported Media Type", nil)
 			res.AppendHeader(sip.NewHeader("Accept", "application/sdp"))
 			ev.respond(res)
 			return
 		}
-		out, err := c.carrySDP(ev.side, ev.req.Body())
+		out, err := c.carrySDP(ev.side, ev.req.Body(), true)
 		if err != nil {
 			c.log.Info("offer not usable", "error", err.Error())
 			ev.reply(sip.StatusNotAcceptableHere, "Not Acceptable Here")
@@ -353,7 +355,7 @@ func (c *call) relayResponse(ev evResponse) {
 			out.SetBody(res.Body())
 		}
 	case len(res.Body()) > 0 && isSDP(res.ContentType()):
-		body, err := c.carrySDP(to, res.Body())
+		body, err := c.carrySDP(to, res.Body(), r.offerless)
 		if err != nil {
 			c.log.Info("answer not usable", "error", err.Error())
 			out = sip.NewResponseFromRequest(r.from.req, sip.StatusNotAcceptableHere, "Not Acceptable Here", nil)
@@ -441,7 +443,7 @@ func (c *call) acked(ev *evRequest) {
 		}
 		var body []byte
 		if len(ev.req.Body()) > 0 && isSDP(ev.req.ContentType()) {
-			out, err := c.carrySDP(ev.side, ev.req.Body())
+			out, err := c.carrySDP(ev.side, ev.req.Body(), false)
 			if err != nil {
 				c.log.Info("answer in ACK not usable", "error", err.Error())
 			} else {

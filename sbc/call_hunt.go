@@ -1,16 +1,19 @@
 package sbc
 
 import (
+	"cmp"
 	"context"
 	"errors"
+	"fmt"
+	"net/netip"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/emiago/sipgo/sip"
 
 	"github.com/trunkline/trunkline/config"
 	"github.com/trunkline/trunkline/routing"
+	"github.com/trunkline/trunkline/sbc/digest"
 	"github.com/trunkline/trunkline/sbc/sipmsg"
 )
 
@@ -38,6 +41,11 @@ type attempt struct {
 	// continue from.
 	minSE time.Duration
 	cseq0 uint32
+	// challenge is the 401/407 challenge of the current address that the
+	// INVITE is sent again to answer, with the trunk's outboundAuth; proxy
+	// tells a 407's (Proxy-Authorization) from a 401's.
+	challenge string
+	proxy     bool
 
 	out                  outcome
 	start, answered, end time.Time
@@ -88,9 +96,14 @@ func (c *call) hunt() *attempt {
 			continue
 		}
 		trunk := findTrunk(c.st.cfg, pa.SIPTrunkID)
-		if trunk == nil || len(trunk.DestinationHosts) == 0 {
+		if trunk == nil || len(trunk.DestinationHosts) == 0 && trunk.Type != config.TrunkRegistered {
 			c.log.Warn("attempt skipped: trunk has no destination", "index", i, "sipTrunkId", pa.SIPTrunkID)
 			finals = append(finals, result{out: outFinal, code: sip.StatusServiceUnavailable, reason: "Service Unavailable"})
+			continue
+		}
+		if callee := cmp.Or(pa.PhoneNumber, c.to); !internationalAllowed(trunk) && routing.International(c.from, callee) {
+			c.log.Info("attempt skipped: international call on a trunk that does not allow them", "index", i, "sipTrunkId", trunk.ID)
+			finals = append(finals, result{out: outFinal, code: sip.StatusForbidden, reason: "Forbidden"})
 			continue
 		}
 		if !c.s.channels.acquire(trunk) {
@@ -167,6 +180,11 @@ func (c *call) relayFinal(r result) {
 		return
 	}
 	c.log.Debug("call failed", "code", r.code, "reason", r.reason)
+	if r.code == sip.StatusUnauthorized || r.code == sip.StatusProxyAuthRequired {
+		// The far end's challenge is not the caller's to answer: the
+		// appliance's credentials toward the trunk failed.
+		r.code, r.reason = sip.StatusInternalServerError, "Server Internal Error"
+	}
 	if err := c.respondA(r.code, r.reason, nil); err != nil {
 		c.log.Debug("final response not sent", "error", err.Error())
 	}
@@ -244,23 +262,30 @@ func allDigits(s string) bool {
 
 // try sends the attempt's INVITE to its trunk's destination hosts in turn
 // (FAILOVER; ROUND_ROBIN starts at the next host each call), and to each
-// address a host resolves to, until one responds.
+// address a host resolves to (RFC 3263 order, without those OPTIONS polling
+// found out of service), until one answers other than 503. A REGISTERED
+// trunk's destinations are its registered contacts.
 func (c *call) try(att *attempt) result {
+	transport := trunkTransport(att.trunk)
+	last := result{out: outUnreachable, code: sip.StatusRequestTimeout, reason: "Request Timeout"}
+	if att.trunk.Type == config.TrunkRegistered && len(att.trunk.DestinationHosts) == 0 {
+		targets := c.s.registeredTargets(att.trunk.ID)
+		if len(targets) == 0 {
+			c.log.Info("destination not registered", "sipTrunkId", att.trunk.ID)
+			return result{out: outUnreachable, code: sip.StatusTemporarilyUnavailable, reason: "Temporarily Unavailable"}
+		}
+		att.host = targets[0].host
+		r, _ := c.tryTargets(att, targets, transport, last)
+		return r
+	}
 	hosts := att.trunk.DestinationHosts
 	first := 0
 	if att.trunk.Strategy == config.StrategyRoundRobin {
 		first = c.s.rr.nextHost(att.trunk.ID, len(hosts))
 	}
-	last := result{out: outUnreachable, code: sip.StatusRequestTimeout, reason: "Request Timeout"}
 	for k := range hosts {
 		host := hosts[(first+k)%len(hosts)]
 		att.host = host
-		transport := strings.ToUpper(att.trunk.Transport)
-		if transport != "UDP" && transport != "TCP" {
-			c.log.Warn("destination skipped: transport not supported yet", "sipTrunkId", att.trunk.ID, "transport", transport)
-			last = result{out: outUnreachable, code: sip.StatusServiceUnavailable, reason: "Service Unavailable"}
-			continue
-		}
 		ctx, cancel := context.WithTimeout(c.ctx, c.s.rerouteDelay)
 		targets, err := c.s.resolveTargets(ctx, host, transport)
 		cancel()
@@ -269,18 +294,66 @@ func (c *call) try(att *attempt) result {
 			last = result{out: outUnreachable, code: sip.StatusServiceUnavailable, reason: "Service Unavailable"}
 			continue
 		}
-		for _, tg := range targets {
-			r := c.tryTarget(att, tg, transport)
-			if r.out != outUnreachable {
-				return r
-			}
-			last = r
-			if c.isCancelled() {
-				return result{out: outCancelled, code: sip.StatusRequestTerminated, reason: "Request Terminated"}
-			}
+		var done bool
+		if last, done = c.tryTargets(att, c.liveTargets(att, targets), transport, last); done {
+			return last
 		}
 	}
 	return last
+}
+
+// tryTargets sends the attempt's INVITE to each target in turn. Within the
+// attempt, a target that is unreachable, silent or answers 503 gives way to
+// the next one (RFC 3263 §4.3); any other outcome is the attempt's (done).
+// last is the outcome so far, returned when no target settles it.
+func (c *call) tryTargets(att *attempt, targets []target, transport string, last result) (r result, done bool) {
+	for _, tg := range targets {
+		att.challenge = "" // a challenge holds for the address that sent it
+		if transport == config.TransportTLS {
+			if err := c.s.dialTLS(c.ctx, tg.addr, tlsName(tg)); err != nil {
+				c.log.Info("TLS connection failed", "sipTrunkId", att.trunk.ID, "target", tg.addr.String(), "error", err.Error())
+				last = result{out: outUnreachable, code: sip.StatusServiceUnavailable, reason: "Service Unavailable"}
+				continue
+			}
+		}
+		r := c.tryTarget(att, tg, transport)
+		if r.out != outUnreachable && !(r.out == outFinal && r.code == sip.StatusServiceUnavailable) {
+			return r, true
+		}
+		last = r
+		if c.isCancelled() {
+			return result{out: outCancelled, code: sip.StatusRequestTerminated, reason: "Request Terminated"}, true
+		}
+	}
+	return last, false
+}
+
+// tlsName is the name a TLS target's certificate must hold: the trunk's
+// host as configured when it is a name (RFC 5922 §4: the domain, not an
+// SRV target's name), else none (the address is checked).
+func tlsName(tg target) string {
+	if _, err := netip.ParseAddr(tg.host); err == nil {
+		return ""
+	}
+	return tg.host
+}
+
+// liveTargets drops the addresses OPTIONS polling marked out of service,
+// unless that drops them all: a poll may be wrong, and a call is worth a
+// try.
+func (c *call) liveTargets(att *attempt, targets []target) []target {
+	live := targets[:0:0]
+	for _, tg := range targets {
+		if c.s.addressDown(att.trunk.ID, tg.addr) {
+			c.log.Debug("destination address skipped: out of service", "sipTrunkId", att.trunk.ID, "addr", tg.addr.String())
+			continue
+		}
+		live = append(live, tg)
+	}
+	if len(live) == 0 {
+		return targets
+	}
+	return live
 }
 
 // buildInvite builds the attempt's INVITE toward one address: a new
@@ -305,7 +378,8 @@ func (c *call) buildInvite(att *attempt, tg target, transport string) (*sip.Requ
 	var body []byte
 	if !c.offerless {
 		var err error
-		if body, err = c.carrySDP(sideA, c.inv.Body()); err != nil {
+		c.resetMediaB()
+		if body, err = c.carrySDP(sideA, c.inv.Body(), true); err != nil {
 			return nil, &rejection{code: sip.StatusNotAcceptableHere, reason: "Not Acceptable Here"}
 		}
 	}
@@ -331,9 +405,58 @@ func (c *call) buildInvite(att *attempt, tg target, transport string) (*sip.Requ
 			req.AppendHeader(sip.NewHeader(name, sipmsg.ExpandHeader(d.Value.CustomHeaders[name], c.to, c.from)))
 		}
 	}
+	if att.challenge != "" {
+		if err := c.authorize(att, req); err != nil {
+			return nil, err
+		}
+	}
 	req.SetDestination(tg.addr.String())
 	c.s.withLaddr(req)
 	return req, nil
+}
+
+// answerable reports whether res is a 401/407 the attempt answers: the
+// trunk has outboundAuth, the address has not challenged this attempt yet
+// (a second challenge means the credentials are wrong), and it offers a
+// Digest challenge we compute. It returns the chosen challenge.
+func (c *call) answerable(att *attempt, res *sip.Response) (challenge string, proxy bool, ok bool) {
+	if att.trunk.OutboundAuth == nil || att.challenge != "" {
+		return "", false, false
+	}
+	name := ""
+	switch res.StatusCode {
+	case sip.StatusUnauthorized:
+		name = "WWW-Authenticate"
+	case sip.StatusProxyAuthRequired:
+		name = "Proxy-Authenticate"
+	default:
+		return "", false, false
+	}
+	var values []string
+	for _, h := range res.GetHeaders(name) {
+		values = append(values, h.Value())
+	}
+	ch, err := digest.Choose(values)
+	if err != nil {
+		c.log.Info("challenge not answered", "code", res.StatusCode, "error", err.Error())
+		return "", false, false
+	}
+	return ch, res.StatusCode == sip.StatusProxyAuthRequired, true
+}
+
+// authorize adds the credentials answering att.challenge to req.
+func (c *call) authorize(att *attempt, req *sip.Request) error {
+	cred := att.trunk.OutboundAuth
+	v, err := c.s.digest.Answer(att.challenge, string(req.Method), req.Recipient.String(), cred.Username, cred.Password, req.Body())
+	if err != nil {
+		return fmt.Errorf("answering the challenge: %w", err)
+	}
+	name := "Authorization"
+	if att.proxy {
+		name = "Proxy-Authorization"
+	}
+	req.AppendHeader(sip.NewHeader(name, v))
+	return nil
 }
 
 func otherTransport(t string) string {
@@ -401,6 +524,12 @@ func (c *call) tryTarget(att *attempt, tg target, transport string) result {
 				if res.IsSuccess() {
 					log.Debug("attempt answered")
 					return result{out: outAnswered, code: res.StatusCode, reason: res.Reason, res: res}
+				}
+				if ch, proxy, ok := c.answerable(att, res); ok {
+					log.Debug("challenged: INVITE again with credentials", "code", res.StatusCode)
+					att.challenge, att.proxy, att.cseq0 = ch, proxy, att.leg.CSeq
+					reroute.Stop()
+					return c.tryTarget(att, tg, transport)
 				}
 				if mse := minSEOf(res); res.StatusCode == statusIntervalTooBrief && att.minSE == 0 && mse > 0 {
 					log.Debug("session interval too small: INVITE again", "minSE", mse.String())
@@ -555,7 +684,7 @@ func (c *call) provisional(att *attempt, res *sip.Response) {
 	}
 	var body []byte
 	if len(res.Body()) > 0 && isSDP(res.ContentType()) && !c.offerless {
-		out, err := c.carrySDP(sideB, res.Body())
+		out, err := c.carrySDP(sideB, res.Body(), false)
 		if err != nil {
 			c.log.Info("early SDP not usable", "error", err.Error())
 		} else {

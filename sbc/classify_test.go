@@ -126,3 +126,99 @@ func BenchmarkSourceTableIdentify(b *testing.B) {
 		}
 	}
 }
+
+func TestSourceTableBySource(t *testing.T) {
+	cfg := trunks(
+		"wide:STATIC:198.51.100.0/24",
+		"tenant-a:STATIC:198.51.100.7",
+		"tenant-b:STATIC:198.51.100.7",
+		"auth:AUTHENTICATED:198.51.100.9",
+		"both:STATIC:198.51.100.10",
+		"code-only:STATIC",
+		"open:REGISTERED",
+	)
+	cfg.SIPTrunks[1].AccessCode = "code-a"
+	cfg.SIPTrunks[2].AccessCode = "code-b"
+	cfg.SIPTrunks[3].InboundAuth = &config.Credentials{Username: "auth", Password: "p"}
+	cfg.SIPTrunks[4].InboundAuth = &config.Credentials{Username: "both", Password: "p"} // STATIC with sources and credentials: both
+	cfg.SIPTrunks[5].AccessCode = "only"
+	cfg.SIPTrunks[6].InboundAuth = &config.Credentials{Username: "open", Password: "p"}
+	tab, err := newSourceTable(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := func(tr *config.SIPTrunk) string {
+		if tr == nil {
+			return ""
+		}
+		return tr.ID
+	}
+	cases := []struct {
+		addr, code         string
+		static, credential string
+	}{
+		{"198.51.100.1", "", "wide", ""},
+		{"198.51.100.7", "", "tenant-a", ""},       // the first listed; the call path then wants its code
+		{"198.51.100.7", "code-b", "tenant-b", ""}, // the code picks between trunks sharing the source
+		{"198.51.100.7", "code-x", "tenant-a", ""},
+		{"198.51.100.1", "code-b", "wide", ""}, // a code does not take another source's trunk
+		{"198.51.100.9", "", "", "auth"},       // more specific than wide: must authenticate
+		{"198.51.100.10", "", "", "both"},
+		{"203.0.113.1", "", "", ""},
+	}
+	for _, c := range cases {
+		static, credential := tab.bySource(netip.MustParseAddr(c.addr), c.code)
+		if id(static) != c.static || id(credential) != c.credential {
+			t.Errorf("bySource(%s, %q) = %q, %q; want %q, %q", c.addr, c.code, id(static), id(credential), c.static, c.credential)
+		}
+	}
+	if tr := tab.byAccessCode("only"); id(tr) != "code-only" {
+		t.Errorf("byAccessCode(only) = %q", id(tr))
+	}
+	for _, code := range []string{"", "onl", "only ", "code-a"} {
+		if tr := tab.byAccessCode(code); tr != nil {
+			t.Errorf("byAccessCode(%q) = %q, want nil", code, tr.ID)
+		}
+	}
+	for user, want := range map[string]string{"auth": "auth", "both": "both", "open": "open"} {
+		c := tab.byUser[user]
+		if c == nil || c.trunk.ID != want {
+			t.Errorf("byUser[%q] = %v, want %s", user, c, want)
+		}
+	}
+	if c := tab.byUser["both"]; c.admits(netip.MustParseAddr("198.51.100.11")) || !c.admits(netip.MustParseAddr("198.51.100.10")) {
+		t.Error("trunk both admits credentials from the wrong sources")
+	}
+	if c := tab.byUser["open"]; !c.admits(netip.MustParseAddr("203.0.113.1")) {
+		t.Error("trunk open refuses credentials from an unlisted source")
+	}
+	if !tab.openCredentials {
+		t.Error("a REGISTERED trunk without sourceHosts does not open credentials")
+	}
+}
+
+func TestSourceTableDuplicateUsername(t *testing.T) {
+	cfg := trunks("first:AUTHENTICATED", "second:REGISTERED")
+	cfg.SIPTrunks[0].InboundAuth = &config.Credentials{Username: "pbx", Password: "a"}
+	cfg.SIPTrunks[1].InboundAuth = &config.Credentials{Username: "pbx", Password: "b"}
+	tab, err := newSourceTable(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := tab.byUser["pbx"]; c == nil || c.trunk.ID != "first" {
+		t.Fatalf("byUser[pbx] = %v, want the first in config order", c)
+	}
+}
+
+func TestSourceTableUnknownWithAccessCodes(t *testing.T) {
+	cfg := trunks("a:STATIC:192.0.2.0/24", "coded:STATIC")
+	cfg.SIPTrunks[1].AccessCode = "c"
+	tab, err := newSourceTable(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A trunk known by its code alone may send from any address.
+	if tab.unknownSource(netip.MustParseAddr("198.51.100.1")) {
+		t.Error("an address is unknown although an access code may identify it")
+	}
+}

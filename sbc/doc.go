@@ -14,21 +14,36 @@
 //   - A request within the dialog of a live call goes to that call, whatever
 //     its source: its Call-ID and tags identify it (a callee's BYE comes from
 //     its trunk's destination, which need not be any trunk's source).
-//   - A request whose source no trunk owns gets 403 with no detail, or
-//     nothing at all with sip.dropUnknown (then dropped before parsing, and
-//     TCP connections closed on accept); both are counted in
-//     trunkline_sip_unknown_source_total. Sources identify STATIC trunks;
-//     REGISTERED and AUTHENTICATED trunks identify by digest credentials,
-//     which are not checked yet, so their peers are unknown for now. With
-//     sip.dropUnknown, destination hosts given by address, and the addresses
-//     live calls sent INVITEs to, are not unknown.
+//   - Any other request is classified (classify, auth.go): sources identify
+//     STATIC trunks (X-Access-Code choosing between trunks sharing one);
+//     REGISTERED and AUTHENTICATED trunks, and STATIC ones with inboundAuth,
+//     identify by digest credentials (sbc/digest; realm "trunkline"; 407
+//     Proxy-Authenticate, 401 WWW-Authenticate for REGISTER), and by their
+//     source too when they list sourceHosts; a STATIC trunk with only an
+//     accessCode, by X-Access-Code. A source a credential trunk owns is
+//     challenged, and so is any source while a REGISTERED or AUTHENTICATED
+//     trunk lists none; ACK and CANCEL never are, nor OPTIONS from a known
+//     source (a credential trunk's, or a live registration's). Wrong
+//     credentials, a source the authenticated trunk does not list, or an
+//     initial INVITE without its trunk's accessCode get the same bare 403;
+//     a stale nonce is challenged again with stale=true.
+//   - A request nothing identifies gets 403 with no detail, or nothing at
+//     all with sip.dropUnknown (then dropped before parsing, and TCP
+//     connections closed on accept); these and refused credentials or
+//     access codes are counted in trunkline_sip_unknown_source_total. With
+//     sip.dropUnknown, destination hosts given by address, and the
+//     addresses live calls sent INVITEs to, are not unknown.
 //   - A request from a known trunk that RFC 3261 refuses gets the answer of
 //     sipmsg.ValidateRequest (400, 416, 483, 505).
 //   - OPTIONS: 200 with Allow, Accept and Supported; 503 while draining.
 //   - INVITE: a call (below); 503 while draining; 481 within a dialog no
 //     call holds.
 //   - BYE, CANCEL, UPDATE, INFO, PRACK outside any call: 481.
-//   - REGISTER: 501 "Registration not available".
+//   - REGISTER (registrar.go): a REGISTERED trunk's peer, authenticated,
+//     binds its contacts (Expires header or contact parameter, default
+//     3600 s, at most 7200 s, below 60 s 423 with Min-Expires; 0 or "*"
+//     removes) and gets 200 listing them; registeredTargets gives the call
+//     path where to send its calls. Any other trunk: 403.
 //   - REFER, NOTIFY, SUBSCRIBE, MESSAGE, PUBLISH: 405 with Allow; any
 //     other method: 501 with Allow. ACK: never answered.
 //

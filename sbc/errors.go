@@ -20,9 +20,19 @@ type rejection struct {
 	unsupported string
 	// minSE is the Min-SE value of a 422 (RFC 4028 §6).
 	minSE string
+	// headers are more header fields of the response, name and value
+	// (a challenge's WWW-Authenticate, a 423's Min-Expires).
+	headers [][2]string
+	// why tells, for logs only, refusals that share a response apart.
+	why string
 }
 
-func (r *rejection) Error() string { return r.reason }
+func (r *rejection) Error() string {
+	if r.why != "" {
+		return r.why
+	}
+	return r.reason
+}
 
 // The refusals of the SIP side.
 var (
@@ -40,6 +50,9 @@ var (
 	errChannelLimit = &rejection{code: sip.StatusServiceUnavailable, reason: "Service Unavailable"}
 	// errNotSDP: an INVITE whose body is not application/sdp.
 	errNotSDP = &rejection{code: sip.StatusUnsupportedMediaType, reason: "Unsupported Media Type", accept: true}
+	// errInternational: a call between country codes on a trunk whose
+	// internationalCallsAllowed is false.
+	errInternational = &rejection{code: sip.StatusForbidden, reason: "Forbidden"}
 	// errNoAction: the called number's action is NO_ACTION (DESIGN §4.3).
 	errNoAction = &rejection{code: sip.StatusForbidden, reason: "Forbidden"}
 	// errNoRoute: no number entry and no route matches the call.
@@ -51,9 +64,6 @@ var (
 	errNoMedia = &rejection{code: sip.StatusServiceUnavailable, reason: "Service Unavailable"}
 	// errInternal: the call path failed in a way it does not classify.
 	errInternal = &rejection{code: sip.StatusInternalServerError, reason: "Server Internal Error"}
-	// errNoRegistrar: REGISTERED trunks cannot register yet; inbound digest
-	// authentication and the registrar replace this answer.
-	errNoRegistrar = &rejection{code: sip.StatusNotImplemented, reason: "Registration not available"}
 	// errNoDialog: an in-dialog request or a CANCEL that matches nothing.
 	errNoDialog = &rejection{code: sip.StatusCallTransactionDoesNotExists, reason: "Call/Transaction Does Not Exist"}
 	// errMethodNotAllowed: a method we recognise but do not take (RFC 3261

@@ -16,15 +16,17 @@ import (
 
 // allowHeader lists the methods the appliance takes (OPTIONS answers, 405
 // and 501 responses). TestAllowedMethodsAreHandled keeps it true.
-const allowHeader = "INVITE, ACK, BYE, CANCEL, OPTIONS, UPDATE, INFO, PRACK"
+const allowHeader = "INVITE, ACK, BYE, CANCEL, OPTIONS, UPDATE, INFO, PRACK, REGISTER"
 
 // serveRequest is the entry of every request, on a goroutine of sipgo's. In
 // order: count it; hand a request within a live call's dialog to that call
 // (its Call-ID and tags identify it, whatever its source: a callee's BYE
-// comes from its trunk's destination); identify its trunk by source
-// (unknown: 403, or silence with sip.dropUnknown); validate it (400, 416,
-// 483, 505); then answer per method — a new INVITE starts a call, which
-// this goroutine then runs to its end. ACK is never answered.
+// comes from its trunk's destination); identify its trunk (classify: by
+// source, digest credentials or access code; unknown: 403, or silence with
+// sip.dropUnknown; challenged: 401/407; refused credentials or access code:
+// 403); validate it (400, 416, 483, 505); then answer per method — a new
+// INVITE starts a call, which this goroutine then runs to its end; a
+// REGISTER goes to the registrar. ACK is never answered.
 func (s *Server) serveRequest(req *sip.Request, tx sip.ServerTransaction) {
 	s.metrics.request(req.Method)
 	if req.Method != sip.CANCEL {
@@ -38,14 +40,13 @@ func (s *Server) serveRequest(req *sip.Request, tx sip.ServerTransaction) {
 		}
 	}
 	st := s.state.Load()
-	src := sourceOf(req)
-	trunk := st.sources.identify(src)
-	if trunk == nil {
-		s.metrics.unknownSource.Inc()
-		s.log.Debug("sip request from unknown source", "method", string(req.Method), "source", req.Source(), "drop", st.cfg.SIP.DropUnknown)
-		if !st.cfg.SIP.DropUnknown {
-			s.reject(req, tx, errUnknownSource, nil)
-		}
+	trunk, err := s.classify(req, st)
+	if err != nil {
+		s.refuseUnidentified(req, tx, err, trunk, st)
+		return
+	}
+	if req.Method == sip.REGISTER {
+		s.register(req, tx, trunk)
 		return
 	}
 	if req.Method == sip.INVITE && !inDialog(req) {
@@ -72,6 +73,30 @@ func (s *Server) serveRequest(req *sip.Request, tx sip.ServerTransaction) {
 	case res != nil:
 		s.respond(tx, res)
 	}
+}
+
+// refuseUnidentified answers a request classify refused with err: a
+// challenge is sent as it is; an unknown source gets 403, or nothing with
+// sip.dropUnknown; refused credentials or access code get the same 403
+// (the peer was challenged or is a trunk's: silence would hide nothing).
+// Both refusals are counted as unknown sources. trunk is the trunk an
+// access code was refused for, else nil.
+func (s *Server) refuseUnidentified(req *sip.Request, tx sip.ServerTransaction, err error, trunk *config.SIPTrunk, st *state) {
+	switch {
+	case isChallenge(err):
+		s.log.Debug("sip request challenged", "method", string(req.Method), "source", req.Source(), "callId", callID(req))
+		s.reject(req, tx, err, nil)
+		return
+	case errors.Is(err, errUnknownSource):
+		s.metrics.unknownSource.Inc()
+		s.log.Debug("sip request from unknown source", "method", string(req.Method), "source", req.Source(), "drop", st.cfg.SIP.DropUnknown)
+		if !st.cfg.SIP.DropUnknown {
+			s.reject(req, tx, err, nil)
+		}
+		return
+	}
+	s.metrics.unknownSource.Inc()
+	s.reject(req, tx, err, trunk) // trunk nil: verify logged why
 }
 
 // answer decides the answer to a request from a known trunk outside any
@@ -110,7 +135,9 @@ func (s *Server) answer(req *sip.Request) (*sip.Response, error) {
 		// INVITE (sipgo answers those that do).
 		return nil, errNoDialog
 	case sip.REGISTER:
-		return nil, errNoRegistrar
+		// serveRequest hands REGISTER to the registrar (register), which
+		// refuses trunks that do not register with this same answer.
+		return nil, errNotRegistrar
 	case sip.REFER, sip.NOTIFY, sip.SUBSCRIBE, sip.MESSAGE, sip.PUBLISH:
 		return nil, errMethodNotAllowed
 	default:
@@ -303,15 +330,21 @@ func (s *Server) reject(req *sip.Request, tx sip.ServerTransaction, err error, t
 		if rej.unsupported != "" {
 			res.AppendHeader(sip.NewHeader("Unsupported", sipmsg.SanitizeValue(rej.unsupported)))
 		}
+		for _, h := range rej.headers {
+			res.AppendHeader(sip.NewHeader(h[0], h[1]))
+		}
 	}
 	if trunk != nil {
 		level := slog.LevelDebug
 		if req.IsInvite() || code >= 500 {
 			level = slog.LevelInfo // one line per refused call attempt
 		}
-		s.log.Log(context.Background(), level, "sip request refused",
-			"method", string(req.Method), "code", code, "reason", reason,
-			"trunk", trunk.ID, "source", req.Source(), "callId", callID(req))
+		attrs := []any{"method", string(req.Method), "code", code, "reason", reason,
+			"trunk", trunk.ID, "source", req.Source(), "callId", callID(req)}
+		if rej != nil && rej.why != "" {
+			attrs = append(attrs, "why", rej.why)
+		}
+		s.log.Log(context.Background(), level, "sip request refused", attrs...)
 	}
 	s.respond(tx, res)
 }

@@ -253,7 +253,7 @@ func tcpPeer(t *testing.T, ip string, to net.Addr) *net.TCPConn {
 
 // tcpReadResponse reads one response (headers and Content-Length bytes of
 // body) from r within answerWithin; io.EOF when the server closed.
-func tcpReadResponse(t *testing.T, c *net.TCPConn, r *bufio.Reader) (*sip.Response, error) {
+func tcpReadResponse(t *testing.T, c net.Conn, r *bufio.Reader) (*sip.Response, error) {
 	t.Helper()
 	c.SetReadDeadline(time.Now().Add(answerWithin))
 	var head bytes.Buffer

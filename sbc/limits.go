@@ -57,9 +57,24 @@ type cpsLimiter struct {
 	now     func() time.Time
 }
 
+// bucket is a token bucket's tokens as of last.
 type bucket struct {
 	tokens float64
 	last   time.Time
+}
+
+// take refills the bucket at rate per second up to burst for the time since
+// last, then takes a token; false when there is none.
+func (b *bucket) take(rate, burst float64, now time.Time) bool {
+	if el := now.Sub(b.last).Seconds(); el > 0 {
+		b.tokens = min(burst, b.tokens+el*rate)
+		b.last = now
+	}
+	if b.tokens < 1 {
+		return false
+	}
+	b.tokens--
+	return true
 }
 
 // allow takes a token of trunk's bucket; false when it is empty. A trunk
@@ -83,13 +98,7 @@ func (l *cpsLimiter) allow(trunk *config.SIPTrunk) bool {
 		b = &bucket{tokens: rate, last: now}
 		l.buckets[trunk.ID] = b
 	}
-	b.tokens = min(rate, b.tokens+now.Sub(b.last).Seconds()*rate)
-	b.last = now
-	if b.tokens < 1 {
-		return false
-	}
-	b.tokens--
-	return true
+	return b.take(rate, rate, now)
 }
 
 // roundRobin hands out the first destination host of ROUND_ROBIN trunks.

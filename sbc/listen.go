@@ -6,8 +6,11 @@ import (
 	"net/netip"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/emiago/sipgo/sip"
+
+	"github.com/trunkline/trunkline/config"
 )
 
 // udpSocketBuffer is the kernel buffer asked for on each UDP socket, both
@@ -18,12 +21,11 @@ const udpSocketBuffer = 4 << 20
 // listenAddr is one sip.listen entry.
 type listenAddr struct {
 	raw     string // as configured, for messages
-	network string // "udp" or "tcp"
+	network string // "udp", "tcp" or "tls"
 	addr    string // host:port
 }
 
-// parseListens reads sip.listen. TLS is refused until the TLS transport
-// (certificates, SIPS, SRTP keys) is built.
+// parseListens reads sip.listen: udp://, tcp:// and tls:// host:port.
 func parseListens(entries []string) ([]listenAddr, error) {
 	if len(entries) == 0 {
 		return nil, fmt.Errorf("sip.listen is empty")
@@ -34,9 +36,7 @@ func parseListens(entries []string) ([]listenAddr, error) {
 		switch {
 		case !ok:
 			return nil, fmt.Errorf("sip.listen[%d]: %q is not udp://, tcp:// or tls:// followed by host:port", i, e)
-		case scheme == "tls":
-			return nil, fmt.Errorf("sip.listen[%d]: %q: tls:// listeners are not supported yet", i, e)
-		case scheme != "udp" && scheme != "tcp":
+		case scheme != "udp" && scheme != "tcp" && scheme != "tls":
 			return nil, fmt.Errorf("sip.listen[%d]: %q: unknown transport %q", i, e, scheme)
 		}
 		out = append(out, listenAddr{raw: e, network: scheme, addr: addr})
@@ -74,18 +74,43 @@ func addrOf(a net.Addr) netip.Addr {
 	return ap.Addr().Unmap()
 }
 
-// screen is sipgo's transport read filter: with sip.dropUnknown, bytes from
-// a source nothing can identify are dropped before they are parsed, and
-// counted. A flood from unknown sources costs a few map look-ups per packet
-// and earns no answer, not even the 400 sipgo itself sends to a request
-// without Via or CSeq; nor does it grow sipgo's table of UDP peers.
+// screen is sipgo's transport read filter, run on every datagram (and TCP
+// read) before it is parsed. A UDP datagram from a source no trunk owns
+// spends a token of that source's bucket (sip.sourceRateLimit): a flood is
+// dropped for the price of a map look-up, and counted. With
+// sip.dropUnknown, bytes from a source nothing can identify are dropped
+// too, and counted: such a flood earns no answer, not even the 400 sipgo
+// itself sends to a request without Via or CSeq; nor does it grow sipgo's
+// table of UDP peers.
 func (s *Server) screen(props sip.TransportReadProps, data []byte) ([]byte, error) {
 	st := s.state.Load()
-	if !st.cfg.SIP.DropUnknown || !s.unknownPeer(st, addrOf(props.RemoteAddr)) {
+	src := addrOf(props.RemoteAddr)
+	if isUDP(props.Transport) && !s.owned(st, src) && !s.flood.allow(src, sourceRateLimit(st.cfg), time.Now()) {
+		s.metrics.rateLimited.Inc()
+		return nil, nil // never an error: sipgo would stop reading the socket
+	}
+	if !st.cfg.SIP.DropUnknown || !s.unknownPeer(st, src) {
 		return data, nil
 	}
 	s.metrics.unknownSource.Inc()
-	return nil, nil // never an error: sipgo would stop reading the socket
+	return nil, nil
+}
+
+// sourceRateLimit is sip.sourceRateLimit, defaulted.
+func sourceRateLimit(cfg *config.Config) int {
+	if cfg.SIP.SourceRateLimit == nil {
+		return config.DefaultSourceRateLimit
+	}
+	return *cfg.SIP.SourceRateLimit
+}
+
+// owned reports whether a trunk owns addr (its sourceHosts, an address
+// among its destinationHosts, or a live registration's source) or a live
+// call sent an INVITE there.
+func (s *Server) owned(st *state, addr netip.Addr) bool {
+	a := addr.Unmap().WithZone("")
+	return st.sources.lookup(a) != nil || st.sources.destinations[a] || s.peers.has(a) ||
+		s.registrar.trunkAt(st.cfg, a) != nil
 }
 
 // unknownPeer reports whether a packet or connection from addr may be
@@ -146,7 +171,13 @@ func (l *screenedListener) Accept() (net.Conn, error) {
 			return nil, err
 		}
 		st := l.s.state.Load()
-		if st.cfg.SIP.DropUnknown && l.s.unknownPeer(st, addrOf(c.RemoteAddr())) {
+		src := addrOf(c.RemoteAddr())
+		if !l.s.owned(st, src) && !l.s.flood.allow(src, sourceRateLimit(st.cfg), time.Now()) {
+			l.s.metrics.rateLimited.Inc()
+			c.Close()
+			continue
+		}
+		if st.cfg.SIP.DropUnknown && l.s.unknownPeer(st, src) {
 			l.s.metrics.unknownSource.Inc()
 			c.Close()
 			continue

@@ -15,7 +15,7 @@ import (
 // from (UDP: the listener, so that answers and in-dialog requests come back
 // to it) and the host and port written into Via and Contact.
 type endpoint struct {
-	transport string   // "UDP" or "TCP"
+	transport string   // "UDP", "TCP" or "TLS"
 	laddr     sip.Addr // UDP: the listener's address; TCP: zero (a dialled connection)
 	host      string   // sip.advertise, else the listener's IP; "" when it listens on every interface
 	port      int
@@ -34,6 +34,8 @@ func (s *Server) endpoints(advertise string) map[string]endpoint {
 			ep.laddr = sip.Addr{IP: a.IP, Port: a.Port, Hostname: a.IP.String()}
 		case *net.TCPAddr:
 			ep.transport, ap = "TCP", a.AddrPort()
+		case tlsAddr:
+			ep.transport, ap = "TLS", a.AddrPort()
 		default:
 			continue
 		}
@@ -126,30 +128,18 @@ func hostPort(s string) (string, int) {
 }
 
 // resolveTargets turns a configured destination host into the addresses
-// to try, in order: an IP literal is itself; a host name is resolved with
-// A/AAAA look-ups (IPv4 first). RFC 3263 NAPTR/SRV is not done yet: a host
-// without a port gets the transport's default port.
+// to try, in order: an IP literal is itself (on the transport's default
+// port unless one is given); a host name is located per RFC 3263 — NAPTR,
+// SRV in priority/weight order, A/AAAA; an explicit port skips NAPTR and
+// SRV (sbc/resolve).
 func (s *Server) resolveTargets(ctx context.Context, configured, transport string) ([]target, error) {
 	host, port := hostPort(configured)
-	dport := port
-	if dport == 0 {
-		dport = sip.DefaultPort(transport)
-	}
 	if a, err := netip.ParseAddr(host); err == nil {
+		dport := port
+		if dport == 0 {
+			dport = sip.DefaultPort(transport)
+		}
 		return []target{{host: host, port: port, addr: netip.AddrPortFrom(a.Unmap(), uint16(dport))}}, nil
 	}
-	ips, err := s.resolver.LookupNetIP(ctx, "ip", host)
-	if err != nil {
-		return nil, err
-	}
-	var v4, v6 []target
-	for _, ip := range ips {
-		t := target{host: host, port: port, addr: netip.AddrPortFrom(ip.Unmap(), uint16(dport))}
-		if ip.Unmap().Is4() {
-			v4 = append(v4, t)
-		} else {
-			v6 = append(v6, t)
-		}
-	}
-	return append(v4, v6...), nil
+	return s.dnsTargets(ctx, host, port, transport)
 }

@@ -22,6 +22,7 @@ type serverMetrics struct {
 	requests      map[sip.RequestMethod]*metrics.Counter
 	otherRequests *metrics.Counter
 	unknownSource *metrics.Counter
+	rateLimited   *metrics.Counter // UDP datagrams and TCP connections over sip.sourceRateLimit
 }
 
 // newServerMetrics registers the SIP side's series; activeCalls feeds
@@ -42,6 +43,7 @@ func newServerMetrics(activeCalls func() float64) *serverMetrics {
 	}
 	m.otherRequests = m.set.NewCounter(`trunkline_sip_requests_total{method="OTHER"}`)
 	m.unknownSource = m.set.NewCounter("trunkline_sip_unknown_source_total")
+	m.rateLimited = m.set.NewCounter("trunkline_sip_rate_limited_total")
 	m.set.NewGauge("trunkline_calls_active", activeCalls)
 	return m
 }
@@ -123,3 +125,13 @@ func labelValue(s string) string {
 // labelEscaper is labelValue's replacer, built once (a Replacer is safe
 // for concurrent use).
 var labelEscaper = strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`)
+
+// trunkChange counts a trunk going out of service (down) or back into it,
+// as OPTIONS polling decides.
+func (m *serverMetrics) trunkChange(trunk string, down bool) {
+	state := "up"
+	if down {
+		state = "down"
+	}
+	m.set.GetOrCreateCounter(`trunkline_trunk_state_changes_total{trunk="` + labelValue(trunk) + `",state="` + state + `"}`).Inc()
+}

@@ -2,6 +2,7 @@ package sbc
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -21,6 +22,9 @@ import (
 	"github.com/trunkline/trunkline/config"
 	"github.com/trunkline/trunkline/media"
 	"github.com/trunkline/trunkline/routing"
+	"github.com/trunkline/trunkline/sbc/digest"
+	"github.com/trunkline/trunkline/sbc/resolve"
+	"github.com/trunkline/trunkline/sbc/trunkhealth"
 )
 
 // callLogKeep is how many call-leg records the server keeps in memory.
@@ -53,9 +57,16 @@ type Server struct {
 	cli *sipgo.Client
 
 	// The call path.
-	pool      *media.Pool   // RTP port pairs for the calls' relays
-	mediaAddr netip.Addr    // the address relays bind and SDP advertises
-	resolver  *net.Resolver // dns.servers, for destination hosts
+	pool      *media.Pool              // RTP port pairs for the calls' relays
+	mediaAddr netip.Addr               // the address relays bind and SDP advertises
+	resolver  *net.Resolver            // dns.servers, for sipgo's own look-ups
+	dns       *resolve.Resolver        // dns.servers: RFC 3263 for destination hosts
+	health    *trunkhealth.Monitor     // OPTIONS polling of trunks
+	digest    digest.Client            // answers the challenges of trunks with outboundAuth
+	flood     *floodGuard              // sip.sourceRateLimit
+	tls       atomic.Pointer[tlsFiles] // sip.tls in force
+	tlsDialMu sync.Mutex               // serialises dials toward TLS trunks
+	tlsOut    *connFeed                // the TLS connections dialled, for sipgo
 	dialogs   *dialogTable
 	callLogs  *callLogRing
 	channels  channelCounter
@@ -65,6 +76,11 @@ type Server struct {
 	eps       map[string]endpoint // by transport; set by Start
 	owners    taskGroup           // the owner goroutines of live calls
 	bg        taskGroup           // hang-ups of answers that came too late
+	// Inbound identification (auth.go, registrar.go): the digest
+	// verifier lives as long as the server (its nonces mean nothing to
+	// another), and so do the bindings of REGISTERED trunks.
+	auth      *authenticator
+	registrar *registrar
 
 	// Timings of the call path (DESIGN §4.5); tests shorten them.
 	rerouteDelay time.Duration // no response at all: next attempt
@@ -93,6 +109,7 @@ type Server struct {
 	endCalls context.CancelFunc
 	packets  []net.PacketConn
 	streams  []net.Listener
+	secure   []net.Listener // tls:// listeners
 	conns    connSet
 	addrs    []net.Addr
 	serving  sync.WaitGroup // one goroutine per listener
@@ -145,6 +162,10 @@ func New(opts Options, log *slog.Logger) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	auth, err := newAuthenticator(digest.Options{})
+	if err != nil {
+		return nil, err
+	}
 	mediaAddr, err := mediaAddress(opts.Config)
 	if err != nil {
 		return nil, err
@@ -157,10 +178,22 @@ func New(opts Options, log *slog.Logger) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	needCert := false
+	for _, l := range listens {
+		needCert = needCert || l.network == "tls"
+	}
+	tlsFiles, err := loadTLS(opts.Config.SIP.TLS, needCert)
+	if err != nil {
+		return nil, err
+	}
 	s := &Server{
 		log: log, listens: listens, trunkUp: map[string]bool{},
 		pool: pool, mediaAddr: mediaAddr,
+		auth: auth, registrar: newRegistrar(nil),
 		resolver:       newResolver(opts.Config.DNS.Servers),
+		dns:            resolve.New(opts.Config.DNS.Servers),
+		flood:          newFloodGuard(),
+		tlsOut:         newConnFeed(),
 		dialogs:        newDialogTable(),
 		callLogs:       newCallLogRing(callLogKeep),
 		rerouteDelay:   defaultRerouteDelay,
@@ -171,8 +204,19 @@ func New(opts Options, log *slog.Logger) (*Server, error) {
 		hangupWait:     hangupWait,
 	}
 	s.metrics = newServerMetrics(func() float64 { return float64(s.calls.active()) })
+	s.health, err = trunkhealth.New(trunkhealth.Options{
+		Prober:   optionsProber{s},
+		Resolve:  s.healthTargets,
+		OnChange: s.onHealthChange,
+		Logger:   log,
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.health.Update(st.cfg.SIPTrunks)
 	s.metrics.set.RegisterMetricsWriter(func(w io.Writer) { writeRTP(w, s.pool) })
 	s.state.Store(st)
+	s.tls.Store(tlsFiles)
 	s.syncTrunkMetrics(st.cfg)
 
 	sipLog := sipgoLogger(log)
@@ -240,6 +284,13 @@ func (s *Server) Start(ctx context.Context) error {
 				s.streams = append(s.streams, &screenedListener{Listener: ln, s: s, conns: &s.conns})
 				s.addrs = append(s.addrs, ln.Addr())
 			}
+		case "tls":
+			var ln net.Listener
+			if ln, err = lc.Listen(ctx, "tcp", l.addr); err == nil {
+				sl := &screenedListener{Listener: ln, s: s, conns: &s.conns}
+				s.secure = append(s.secure, tls.NewListener(sl, s.serverTLS()))
+				s.addrs = append(s.addrs, tlsAddr{ln.Addr().(*net.TCPAddr)})
+			}
 		}
 		if err != nil {
 			s.closeSockets()
@@ -255,6 +306,13 @@ func (s *Server) Start(ctx context.Context) error {
 	}
 	for _, ln := range s.streams {
 		s.serving.Go(func() { s.served(ln.Addr(), s.sip.ServeTCP(ln)) })
+	}
+	for _, ln := range s.secure {
+		s.serving.Go(func() { s.served(ln.Addr(), s.sip.ServeTLS(ln)) })
+	}
+	s.serving.Go(func() { s.served(s.tlsOut.Addr(), s.sip.ServeTLS(s.tlsOut)) })
+	if err := s.health.Start(s.ctx); err != nil {
+		s.log.Warn("trunk polling not started", "error", err.Error())
 	}
 	s.ready.Store(true)
 	for _, a := range s.addrs {
@@ -285,7 +343,11 @@ func (s *Server) closeSockets() {
 	for _, ln := range s.streams {
 		ln.Close()
 	}
-	s.packets, s.streams, s.addrs = nil, nil, nil
+	for _, ln := range s.secure {
+		ln.Close()
+	}
+	s.tlsOut.Close()
+	s.packets, s.streams, s.secure, s.addrs = nil, nil, nil, nil
 }
 
 // Ready reports whether the server takes requests: listeners up, not
@@ -356,6 +418,7 @@ func (s *Server) close() {
 	}
 	s.lifeMu.Unlock()
 	s.serving.Wait()
+	s.health.Stop()
 	// Requests read before the sockets closed may still be matched to
 	// transactions on sipgo's goroutines; one that finds its peer gone from
 	// the closed listener's pool opens a socket of its own, which would
@@ -417,6 +480,8 @@ func (s *Server) SetConfig(cfg *config.Config) error {
 		s.log.Warn("sip.advertise, media or dns changed: restart to apply")
 	}
 	s.syncTrunkMetrics(cfg)
+	s.health.Update(cfg.SIPTrunks)
+	s.reloadTLS(cfg.SIP.TLS)
 	return nil
 }
 

@@ -171,7 +171,7 @@ func TestRequests(t *testing.T) {
 		{"CANCEL", rawRequest("CANCEL", local, "UDP"), 481, "", false},
 		{"UPDATE", rawRequest("UPDATE", local, "UDP"), 481, "", false},
 		{"INFO", rawRequest("INFO", local, "UDP"), 481, "", false},
-		{"REGISTER", rawRequest("REGISTER", local, "UDP"), 501, "Registration not available", false},
+		{"REGISTER from a STATIC trunk", rawRequest("REGISTER", local, "UDP"), 403, "Forbidden", false},
 		{"MESSAGE", rawRequest("MESSAGE", local, "UDP"), 405, "Method Not Allowed", true},
 		{"unknown method", rawRequest("FROBNICATE", local, "UDP", "FROBNICATE sip:test@127.0.0.1 SIP/2.0"), 501, "Not Implemented", true},
 		{"ACK", rawRequest("ACK", local, "UDP", "To: <sip:test@127.0.0.1>;tag=x3"), 0, "", false},
@@ -416,7 +416,11 @@ func TestNewRefuses(t *testing.T) {
 		edit func(*config.Config)
 		want string
 	}{
-		{"tls", func(c *config.Config) { c.SIP.Listen = []string{"tls://127.0.0.1:0"} }, "not supported yet"},
+		{"tls without certificate", func(c *config.Config) { c.SIP.Listen = []string{"tls://127.0.0.1:0"} }, "needs sip.tls.cert and sip.tls.key"},
+		{"tls unreadable", func(c *config.Config) {
+			c.SIP.Listen = []string{"tls://127.0.0.1:0"}
+			c.SIP.TLS = config.TLSFiles{Cert: "/nonexistent/tls.crt", Key: "/nonexistent/tls.key"}
+		}, "sip.tls: open /nonexistent/tls.crt"},
 		{"no listener", func(c *config.Config) { c.SIP.Listen = nil }, "sip.listen is empty"},
 		{"bad source", func(c *config.Config) { c.SIPTrunks[0].SourceHosts = []string{"x"} }, "sipTrunks[0].sourceHosts[0]"},
 	}

@@ -29,8 +29,11 @@ type HostStatus struct {
 
 // TrunkStatus reports the live state of the trunk with the given id, and
 // false when the configuration in force has no such trunk. ActiveCalls
-// counts its live calls, both directions. Until OPTIONS polling and the
-// registrar exist, no trunk is polled (UNKNOWN) and none is registered.
+// counts its live calls, both directions; a REGISTERED trunk is REGISTERED
+// while it has a live binding. A trunk without OPTIONS polling
+// is UNKNOWN; a polled one is OUT_OF_SERVICE when every address of it is,
+// and each destination host is OUT_OF_SERVICE when every address it
+// resolved to is.
 func (s *Server) TrunkStatus(id string) (TrunkStatus, bool) {
 	tr := findTrunk(s.state.Load().cfg, id)
 	if tr == nil {
@@ -44,16 +47,43 @@ func (s *Server) TrunkStatus(id string) (TrunkStatus, bool) {
 	}
 	if tr.Type == config.TrunkRegistered {
 		st.Registration = RegistrationUnregistered
+		if len(s.registeredTargets(id)) > 0 {
+			st.Registration = RegistrationRegistered
+		}
 	}
 	for i, h := range tr.DestinationHosts {
 		st.Hosts[i] = HostStatus{Host: h, Status: StatusUnknown}
 	}
+	hs, polled := s.health.TrunkStatus(id)
+	if !polled {
+		return st, true
+	}
+	st.Options = inService(hs.Down)
+	for i := range st.Hosts {
+		seen, up := false, false
+		for _, a := range hs.Addresses {
+			if a.Host == st.Hosts[i].Host {
+				seen = true
+				up = up || !a.Down
+			}
+		}
+		if seen {
+			st.Hosts[i].Status = inService(!up)
+		}
+	}
 	return st, true
 }
 
+func inService(down bool) string {
+	if down {
+		return StatusOutOfService
+	}
+	return StatusInService
+}
+
 // TrunkDown reports whether OPTIONS polling marked the trunk out of service
-// (routing.Health). Nothing polls yet, so no trunk is down.
-func (s *Server) TrunkDown(id string) bool { return false }
+// (routing.Health): every address of it failed downAfter polls in a row.
+func (s *Server) TrunkDown(id string) bool { return s.health.TrunkDown(id) }
 
 // findTrunk returns the trunk with the given id in cfg, or nil.
 func findTrunk(cfg *config.Config, id string) *config.SIPTrunk {

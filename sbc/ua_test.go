@@ -452,6 +452,12 @@ func (u *testUA) do(req *sip.Request) *sip.Response {
 	if err != nil {
 		u.t.Fatal(err)
 	}
+	return u.final(tx, req.Method)
+}
+
+// final waits for the final response of a client transaction of the UA.
+func (u *testUA) final(tx sip.ClientTransaction, method sip.RequestMethod) *sip.Response {
+	u.t.Helper()
 	resps := make(chan *sip.Response, 8)
 	u.pump(tx, resps)
 	deadline := time.After(answerWithin)
@@ -462,7 +468,7 @@ func (u *testUA) do(req *sip.Request) *sip.Response {
 				return r
 			}
 		case <-deadline:
-			u.t.Fatalf("%s: no answer to %s within %v", u.name, req.Method, answerWithin)
+			u.t.Fatalf("%s: no answer to %s within %v", u.name, method, answerWithin)
 			return nil
 		}
 	}

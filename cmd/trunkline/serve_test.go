@@ -282,7 +282,7 @@ func TestApplianceRefuses(t *testing.T) {
 		{"missing file", filepath.Join(dir, "none.yaml"), exitUsage, "none.yaml"},
 		{"invalid file", bad, exitUsage, "routes[0].destinations[0].priority"},
 		{"API address taken", taken, exitFail, "cannot start the API"},
-		{"tls listener", tls, exitFail, "not supported yet"},
+		{"tls certificate missing", tls, exitFail, "sip.tls: open tls.crt"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

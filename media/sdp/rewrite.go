@@ -91,6 +91,11 @@ type RewriteOptions struct {
 	// (RTP/SAVPF when the body's was AVPF or SAVPF) and carries them; with
 	// none, as RTP/AVP (RTP/AVPF) without a=crypto.
 	SRTP []srtp.Crypto
+	// SRTPFor, when set, decides SRTP instead of SRTP, from what the body
+	// says of the peer's audio stream (its profile and a=crypto lines): the
+	// caller negotiates (an offer) or matches (an answer) with one parse of
+	// the body. An error from it is returned as is.
+	SRTPFor func(peer Media) ([]srtp.Crypto, error)
 }
 
 // Rewrite rewrites an offer or an answer for the other leg (see the package
@@ -141,10 +146,6 @@ func rewrite(body []byte, opts RewriteOptions, passSRTP bool) (out []byte, m Med
 	if strings.ContainsFunc(user, func(r rune) bool { return r <= ' ' || r == 0x7f }) {
 		return nil, Media{}, fmt.Errorf("sdp: origin username %q holds a space or a control character", user)
 	}
-	crypto, err := cryptoAttributes(opts.SRTP)
-	if err != nil {
-		return nil, Media{}, err
-	}
 	if len(body) > MaxSize {
 		return nil, Media{}, fmt.Errorf("%w: %d bytes, more than %d", ErrMalformed, len(body), MaxSize)
 	}
@@ -159,6 +160,16 @@ func rewrite(body []byte, opts RewriteOptions, passSRTP bool) (out []byte, m Med
 	}
 	md := sd.MediaDescriptions[audio]
 	if m, err = peerOf(sd, md); err != nil {
+		return nil, Media{}, err
+	}
+	keys := opts.SRTP
+	if opts.SRTPFor != nil {
+		if keys, err = opts.SRTPFor(m); err != nil {
+			return nil, Media{}, err
+		}
+	}
+	crypto, err := cryptoAttributes(keys)
+	if err != nil {
 		return nil, Media{}, err
 	}
 
