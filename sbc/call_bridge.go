@@ -557,40 +557,13 @@ func (c *call) hangup(d *sipmsg.Dialog, sd side) {
 		c.log.Info("BYE not sent", "side", sd.String(), "error", err.Error())
 		return
 	}
-	wait := time.NewTimer(c.s.byeWait)
-	defer wait.Stop()
-	for {
-		select {
-		case ev := <-c.inbox:
-			switch ev := ev.(type) {
-			case evResponse:
-				if ev.ct != ct {
-					c.otherResponse(ev)
-					continue
-				}
-				if !ev.res.IsProvisional() {
-					ct.final = true
-					c.txEnded(ct)
-					return
-				}
-			case evTxDone:
-				c.txEnded(ev.ct)
-				if ev.ct == ct {
-					return
-				}
-			case *evRequest:
-				switch {
-				case ev.req.IsAck():
-				case ev.req.Method == sip.BYE:
-					ev.reply(sip.StatusOK, "OK")
-				default:
-					ev.reply(sip.StatusCallTransactionDoesNotExists, "Call/Transaction Does Not Exist")
-				}
-			case evStray2xx:
-				c.stray(ev.res)
-			}
-		case <-wait.C:
-			return
+	c.awaitFinal(ct, c.s.byeWait, func(ev *evRequest) {
+		switch {
+		case ev.req.IsAck():
+		case ev.req.Method == sip.BYE: // crossing ours
+			ev.reply(sip.StatusOK, "OK")
+		default:
+			ev.reply(sip.StatusCallTransactionDoesNotExists, "Call/Transaction Does Not Exist")
 		}
-	}
+	})
 }

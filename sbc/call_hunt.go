@@ -591,7 +591,22 @@ func (c *call) abandon(att *attempt, ct *clientTx) {
 		ct.tx.Terminate()
 		return
 	}
-	wait := time.NewTimer(c.s.cancelWait)
+	res, timedOut := c.awaitFinal(ct, c.s.cancelWait, c.earlyRequest)
+	switch {
+	case timedOut:
+		ct.tx.Terminate()
+	case res != nil && res.IsSuccess():
+		c.killStray(res)
+	}
+}
+
+// awaitFinal waits, at most limit, for the final response of ct, handling
+// meanwhile what else reaches the call: responses of other transactions,
+// requests (onRequest), stray 2xx and reliable provisional retransmissions.
+// It returns the final response — nil when the transaction ended without
+// one — or timedOut.
+func (c *call) awaitFinal(ct *clientTx, limit time.Duration, onRequest func(*evRequest)) (res *sip.Response, timedOut bool) {
+	wait := time.NewTimer(limit)
 	defer wait.Stop()
 	for {
 		select {
@@ -607,25 +622,21 @@ func (c *call) abandon(att *attempt, ct *clientTx) {
 				}
 				ct.final = true
 				c.txEnded(ct)
-				if ev.res.IsSuccess() {
-					c.killStray(ev.res)
-				}
-				return
+				return ev.res, false
 			case evTxDone:
 				c.txEnded(ev.ct)
 				if ev.ct == ct {
-					return
+					return nil, false
 				}
 			case *evRequest:
-				c.earlyRequest(ev)
+				onRequest(ev)
 			case evStray2xx:
 				c.stray(ev.res)
 			}
 		case <-c.relC():
 			c.retransmitRel()
 		case <-wait.C:
-			ct.tx.Terminate()
-			return
+			return nil, true
 		}
 	}
 }

@@ -1,6 +1,7 @@
 package sbc
 
 import (
+	"slices"
 	"testing"
 	"time"
 
@@ -135,21 +136,9 @@ func TestRoundRobin(t *testing.T) {
 	for range 5 {
 		got = append(got, rr.nextHost("t", 3))
 	}
-	if want := []int{0, 1, 2, 0, 1}; !equalInts(got, want) {
+	if want := []int{0, 1, 2, 0, 1}; !slices.Equal(got, want) {
 		t.Fatalf("hosts %v, want %v", got, want)
 	}
-}
-
-func equalInts(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 func TestCallLogRing(t *testing.T) {

@@ -94,3 +94,37 @@ func readInvite(t *testing.T, c *net.UDPConn) *sip.Request {
 		}
 	}
 }
+
+// Numbers are held as E.164 digits inside and written per each trunk's
+// numberFormat on the way out: a trunk with INTERNATIONAL gets them with a
+// '+' in the R-URI, To and From users.
+func TestCallNumberFormats(t *testing.T) {
+	r := newCallRig(t, "", "")
+	cfg := r.s.Config().Clone()
+	for i := range cfg.SIPTrunks {
+		switch cfg.SIPTrunks[i].ID {
+		case "pbx":
+			cfg.SIPTrunks[i].NumberFormat = config.FormatInternational
+		case "carrier-1":
+			cfg.SIPTrunks[i].NumberFormat = config.FormatInternational
+		}
+	}
+	if err := r.s.SetConfig(cfg); err != nil {
+		t.Fatal(err)
+	}
+	oc := r.caller.invite(r.to, "+"+called, r.caller.sdp())
+	in := r.c1.nextInvite()
+	if got, want := in.req.Recipient.User, "+"+called; got != want {
+		t.Errorf("R-URI user %q, want %q", got, want)
+	}
+	if got, want := in.req.To().Address.User, "+"+called; got != want {
+		t.Errorf("To user %q, want %q", got, want)
+	}
+	if got := in.req.From().Address.User; !strings.HasPrefix(got, "+") {
+		t.Errorf("From user %q, want a '+' number", got)
+	}
+	in.respond(486, "Busy Here", nil)
+	if res := oc.final(); res.StatusCode != 486 {
+		t.Fatalf("got %d, want 486", res.StatusCode)
+	}
+}

@@ -57,16 +57,17 @@ type Server struct {
 	cli *sipgo.Client
 
 	// The call path.
-	pool      *media.Pool              // RTP port pairs for the calls' relays
-	mediaAddr netip.Addr               // the address relays bind and SDP advertises
-	resolver  *net.Resolver            // dns.servers, for sipgo's own look-ups
-	dns       *resolve.Resolver        // dns.servers: RFC 3263 for destination hosts
-	health    *trunkhealth.Monitor     // OPTIONS polling of trunks
-	digest    digest.Client            // answers the challenges of trunks with outboundAuth
-	flood     *floodGuard              // sip.sourceRateLimit
-	tls       atomic.Pointer[tlsFiles] // sip.tls in force
-	tlsDialMu sync.Mutex               // serialises dials toward TLS trunks
-	tlsOut    *connFeed                // the TLS connections dialled, for sipgo
+	pool      *media.Pool                 // RTP port pairs for the calls' relays
+	mediaAddr netip.Addr                  // the address relays bind and SDP advertises
+	resolver  *net.Resolver               // dns.servers, for sipgo's own look-ups
+	dns       *resolve.Resolver           // dns.servers: RFC 3263 for destination hosts
+	health    *trunkhealth.Monitor        // OPTIONS polling of trunks
+	digest    digest.Client               // answers the challenges of trunks with outboundAuth
+	flood     *floodGuard                 // sip.sourceRateLimit
+	tls       atomic.Pointer[tlsFiles]    // sip.tls in force
+	tlsDialMu sync.Mutex                  // guards tlsDials
+	tlsDials  map[netip.AddrPort]*dialing // dials toward TLS trunks in progress
+	tlsOut    *connFeed                   // the TLS connections dialled, for sipgo
 	dialogs   *dialogTable
 	callLogs  *callLogRing
 	channels  channelCounter

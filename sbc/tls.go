@@ -105,11 +105,39 @@ func (s *Server) dialTLS(ctx context.Context, addr netip.AddrPort, name string) 
 	if c, err := tl.GetConnection("tls", addr.String()); err == nil && c != nil {
 		return nil
 	}
-	s.tlsDialMu.Lock() // one dial at a time: calls to one trunk share it
-	defer s.tlsDialMu.Unlock()
-	if c, err := tl.GetConnection("tls", addr.String()); err == nil && c != nil {
-		return nil
+	// One dial per address at a time: calls to a trunk share it.
+	s.tlsDialMu.Lock()
+	if d, ok := s.tlsDials[addr]; ok {
+		s.tlsDialMu.Unlock()
+		select {
+		case <-d.done:
+			return d.err
+		case <-ctx.Done():
+			return ctx.Err()
+		}
 	}
+	d := &dialing{done: make(chan struct{})}
+	if s.tlsDials == nil {
+		s.tlsDials = map[netip.AddrPort]*dialing{}
+	}
+	s.tlsDials[addr] = d
+	s.tlsDialMu.Unlock()
+	d.err = s.dialTLSOnce(ctx, addr, name)
+	s.tlsDialMu.Lock()
+	delete(s.tlsDials, addr)
+	s.tlsDialMu.Unlock()
+	close(d.done)
+	return d.err
+}
+
+// dialing is a TLS dial in progress, which other calls wait for.
+type dialing struct {
+	done chan struct{}
+	err  error
+}
+
+// dialTLSOnce dials addr and hands the connection to sipgo.
+func (s *Server) dialTLSOnce(ctx context.Context, addr netip.AddrPort, name string) error {
 	files := s.tls.Load()
 	cfg := &tls.Config{MinVersion: tls.VersionTLS12, RootCAs: files.roots, ServerName: name}
 	if name == "" {
@@ -129,53 +157,66 @@ func (s *Server) dialTLS(ctx context.Context, addr netip.AddrPort, name string) 
 		conn.Close()
 		return err
 	}
-	// sipgo files the connection from its serving goroutine: wait for it.
-	for {
-		if c, err := tl.GetConnection("tls", addr.String()); err == nil && c != nil {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("TLS connection to %v not taken up: %w", addr, ctx.Err())
-		case <-time.After(time.Millisecond):
-		}
-	}
+	return nil
 }
 
 // connFeed is a net.Listener whose connections are the ones the appliance
 // dialled: sipgo serves it like a tls:// listener, so that it reads the
-// connections and sends requests over them.
+// connections and sends requests over them. sipgo's serving loop files each
+// accepted connection in its pool before it calls Accept again, so the next
+// Accept tells hand that the connection is usable.
 type connFeed struct {
 	addr  net.Addr
-	conns chan net.Conn
+	conns chan handoff
 	done  chan struct{}
 	once  sync.Once
+	filed chan struct{} // of the connection Accept returned last; serving loop only
+}
+
+// handoff is one dialled connection and what is closed once sipgo has it.
+type handoff struct {
+	conn  net.Conn
+	filed chan struct{}
 }
 
 func newConnFeed() *connFeed {
 	return &connFeed{
 		addr:  tlsAddr{&net.TCPAddr{IP: net.IPv4zero}},
-		conns: make(chan net.Conn),
+		conns: make(chan handoff),
 		done:  make(chan struct{}),
 	}
 }
 
-// hand gives c to sipgo.
+// hand gives c to sipgo and returns once sipgo holds it.
 func (f *connFeed) hand(ctx context.Context, c net.Conn) error {
+	h := handoff{conn: c, filed: make(chan struct{})}
 	select {
-	case f.conns <- c:
-		return nil
+	case f.conns <- h:
 	case <-f.done:
 		return net.ErrClosed
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+	select {
+	case <-h.filed:
+		return nil
+	case <-f.done:
+		return net.ErrClosed
+	case <-ctx.Done():
+		return fmt.Errorf("TLS connection not taken up: %w", ctx.Err())
+	}
 }
 
+// Accept is called by sipgo's serving loop alone.
 func (f *connFeed) Accept() (net.Conn, error) {
+	if f.filed != nil {
+		close(f.filed)
+		f.filed = nil
+	}
 	select {
-	case c := <-f.conns:
-		return c, nil
+	case h := <-f.conns:
+		f.filed = h.filed
+		return h.conn, nil
 	case <-f.done:
 		return nil, net.ErrClosed
 	}
