@@ -10,6 +10,9 @@
 // assertions read SIPp's exit codes and message traces, the probes, and
 // GET /metrics. With -direct each scenario's UAC runs straight against its
 // UAS partners instead, without trunkline, to validate the scenario files.
+// TestSRVFailover and TestCPSLimitFlood (trunks_test.go) need state across
+// calls — a DNS SRV trunk whose primary dies, a trunk flooded past its
+// cpsLimit — and run as tests of their own with the same harness.
 // README.md says how to run one scenario, by the runner or by hand.
 //
 // It imports no package of the module: it sees trunkline as an operator and

@@ -333,6 +333,13 @@ func (s *sipSink) record(b []byte, what string) {
 	s.mu.Unlock()
 }
 
+// snapshot returns the first line of everything the sink got so far.
+func (s *sipSink) snapshot() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.received...)
+}
+
 // close stops the sink and returns the first line of everything it got.
 func (s *sipSink) close() []string {
 	if s.udp != nil {

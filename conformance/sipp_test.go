@@ -23,7 +23,8 @@ const (
 )
 
 // sippRun is one SIPp instance of a scenario: a UAC placing one call, or a
-// UAS standing for one trunk and taking one call (-m 1).
+// UAS standing for one trunk and taking one call (-m 1); or, with calls,
+// as many as that.
 type sippRun struct {
 	label     string // "uac", "uac2", "uas-a", ...
 	scenario  string // file name in scenarios/
@@ -40,6 +41,7 @@ type sippRun struct {
 	killed bool     // the runner had to stop it
 	remote string   // where a UAC sends ("" for a UAS)
 	pause  time.Duration
+	calls  int // -m: the calls after which SIPp ends by itself; 0 = 1
 }
 
 func (r *sippRun) file(kind string) string { return filepath.Join(r.dir, r.label+"."+kind) }
@@ -63,7 +65,7 @@ func (r *sippRun) args(service string, extra []string) []string {
 		"-t", t,
 		"-i", r.ip, "-p", strconv.Itoa(r.port), "-bind_local",
 		"-mp", strconv.Itoa(r.mediaPort),
-		"-m", "1",
+		"-m", strconv.Itoa(max(r.calls, 1)),
 		"-d", strconv.FormatInt(r.pause.Milliseconds(), 10),
 		"-nostdin",
 		"-timeout", fmt.Sprintf("%ds", int(limit.Seconds())), "-timeout_error",

@@ -34,6 +34,21 @@ type appliance struct {
 	client   *http.Client
 	exitedOK bool   // SIGTERM ended it with exit 0
 	stopNote string // how it ended, for failure messages
+	opts     applianceOpts
+}
+
+// applianceOpts are the settings of a test that departs from the
+// scenarios' configuration (the zero value is theirs).
+type applianceOpts struct {
+	dnsServers []string      // dns.servers; none = no dns section
+	callers    []callerTrunk // the inbound-only trunks; none = trunk "caller" from callerIP
+}
+
+// callerTrunk is an inbound-only STATIC trunk, known by its source address.
+type callerTrunk struct {
+	id       string
+	ip       string
+	cpsLimit int // 0 = no limit
 }
 
 // trunkSpec is one callee trunk of the configuration.
@@ -41,13 +56,16 @@ type trunkSpec struct {
 	id             string
 	ip             string
 	port           int
-	transport      string // "udp" or "tcp"
-	connectTimeout int    // seconds; 0 = the default (60)
+	transport      string   // "udp" or "tcp"
+	connectTimeout int      // seconds; 0 = the default (60)
+	host           string   // destinationHosts entry as configured (an FQDN: RFC 3263); "" = ip:port
+	sourceHosts    []string // sourceHosts; none = [ip/32]
+	sipOptions     string   // sipOptions as a YAML flow mapping; "" = not polled
 }
 
 // writeConfig writes the scenario's trunkline.yaml (DESIGN §3): the caller
-// trunk, one STATIC trunk per callee, and one route for calledNumber that
-// hunts the callees in order (priority 1, 2, ...).
+// trunk (or a.opts.callers), one STATIC trunk per callee, and one route for
+// calledNumber that hunts the callees in order (priority 1, 2, ...).
 func (a *appliance) writeConfig(t *testing.T, trunks []trunkSpec) string {
 	t.Helper()
 	var b strings.Builder
@@ -62,20 +80,48 @@ media:
   advertise: %[2]s
 api:
   listen: "%[2]s:%[7]d"
-sipTrunks:
-  - id: caller
-    name: SIPp UAC
+`, filepath.Join(a.dir, "data"), trunklineIP, a.sipPort, drainTimeout, a.rtpLow, a.rtpLow+rtpPortCount-1, a.apiPort)
+	if len(a.opts.dnsServers) > 0 {
+		fmt.Fprintf(&b, "dns:\n  servers: [%s]\n", quoteList(a.opts.dnsServers))
+	}
+	b.WriteString("sipTrunks:\n")
+	callers := a.opts.callers
+	if len(callers) == 0 {
+		callers = []callerTrunk{{id: "caller", ip: callerIP}}
+	}
+	for _, c := range callers {
+		name := "SIPp UAC"
+		if c.id != "caller" {
+			name += " " + c.id
+		}
+		fmt.Fprintf(&b, `  - id: %s
+    name: %s
     type: STATIC
-    sourceHosts: ["%[8]s/32"]
-`, filepath.Join(a.dir, "data"), trunklineIP, a.sipPort, drainTimeout, a.rtpLow, a.rtpLow+rtpPortCount-1, a.apiPort, callerIP)
+    sourceHosts: ["%s/32"]
+`, c.id, name, c.ip)
+		if c.cpsLimit > 0 {
+			fmt.Fprintf(&b, "    cpsLimit: %d\n", c.cpsLimit)
+		}
+	}
 	for _, tr := range trunks {
+		dest := fmt.Sprintf("%s:%d", tr.ip, tr.port)
+		if tr.host != "" {
+			dest = tr.host
+		}
+		sources := tr.sourceHosts
+		if len(sources) == 0 {
+			sources = []string{tr.ip + "/32"}
+		}
 		fmt.Fprintf(&b, `  - id: %s
     name: SIPp UAS %s
     type: STATIC
-    sourceHosts: ["%s/32"]
-    destinationHosts: ["%s:%d"]
+    sourceHosts: [%s]
+    destinationHosts: [%q]
     transport: %s
-`, tr.id, tr.id, tr.ip, tr.ip, tr.port, strings.ToUpper(tr.transport))
+`, tr.id, tr.id, quoteList(sources), dest, strings.ToUpper(tr.transport))
+		if tr.sipOptions != "" {
+			fmt.Fprintf(&b, "    sipOptions: %s\n", tr.sipOptions)
+		}
 	}
 	if len(trunks) > 0 {
 		fmt.Fprintf(&b, `routes:
@@ -99,11 +145,27 @@ sipTrunks:
 	return path
 }
 
+// quoteList renders strings as the items of a YAML flow sequence.
+func quoteList(items []string) string {
+	q := make([]string, len(items))
+	for i, s := range items {
+		q[i] = strconv.Quote(s)
+	}
+	return strings.Join(q, ", ")
+}
+
 // startAppliance allocates the appliance's ports, writes its config with
 // the callee trunks, starts `trunkline serve` and waits for /healthz.
 func startAppliance(t *testing.T, dir string, trunks func(*appliance) []trunkSpec) *appliance {
 	t.Helper()
+	return startApplianceWith(t, dir, applianceOpts{}, trunks)
+}
+
+// startApplianceWith is startAppliance with settings of the test's own.
+func startApplianceWith(t *testing.T, dir string, opts applianceOpts, trunks func(*appliance) []trunkSpec) *appliance {
+	t.Helper()
 	a := &appliance{
+		opts:    opts,
 		dir:     dir,
 		sipPort: ports.one(t),
 		apiPort: ports.one(t),

@@ -769,6 +769,11 @@ func (c *call) writeLogs(end time.Time) {
 		Route:     c.route,
 		Decision:  &decision,
 	}
+	if len(c.attempts) == 0 && a.State == StateNoAnswer {
+		// Nothing was tried (every destination skipped, or none routed):
+		// the call failed, nobody failed to answer it.
+		a.State = StateFailed
+	}
 	if !c.answered.IsZero() {
 		t := c.answered
 		a.AnswerTime = &t

@@ -53,7 +53,8 @@ type CallLog struct {
 // legState is the one place a leg's end becomes its call-log state and its
 // trunkline_calls_total result: answered legs FINISHED; 486, 600 and 603
 // BUSY; 408 and 480 (and an expired connectTimeout, which ends as 480)
-// NO_ANSWER; 487 CANCELLED; anything else FAILED.
+// NO_ANSWER; 487 CANCELLED; anything else FAILED. (An inbound leg whose
+// call tried no destination is FAILED whatever its code.)
 func legState(code int, answered bool) string {
 	switch {
 	case answered:
