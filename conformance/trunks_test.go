@@ -5,16 +5,16 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
-	"net"
 	"os"
 	"slices"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/miekg/dns"
+
+	"github.com/trunkline/trunkline/internal/dnstest"
 )
 
 // Trunks in depth (DESIGN §3 sipTrunks and dns, §4.1, §4.4, §4.5): tests
@@ -76,17 +76,17 @@ func TestSRVFailover(t *testing.T) {
 		{id: "carrier", ip: backup.ip, port: backup.port, transport: "udp", sipp: backup},
 	}
 	srvName := "_sip._udp." + carrierDomain + "."
-	ns := startDNS(t,
+	ns := dnstest.Start(t,
 		fmt.Sprintf("%s 1 IN SRV 10 10 %d primary.%s.", srvName, primary.port, carrierDomain),
 		fmt.Sprintf("%s 1 IN SRV 20 10 %d backup.%s.", srvName, backup.port, carrierDomain),
 		fmt.Sprintf("primary.%s. 1 IN A %s", carrierDomain, primary.ip),
 		fmt.Sprintf("backup.%s. 1 IN A %s", carrierDomain, backup.ip),
 	)
-	ns.exists(carrierDomain) // NAPTR: none, but the name exists
+	ns.Exists(carrierDomain) // NAPTR: none, but the name exists
 	primary.waitListening(t)
 	backup.waitListening(t)
 
-	a := startApplianceWith(t, dir, applianceOpts{dnsServers: []string{ns.addr}}, func(*appliance) []trunkSpec {
+	a := startApplianceWith(t, dir, applianceOpts{dnsServers: []string{ns.Addr}}, func(*appliance) []trunkSpec {
 		return []trunkSpec{{
 			id: "carrier", host: carrierDomain, transport: "udp",
 			sourceHosts: []string{primary.ip + "/32", backup.ip + "/32"},
@@ -187,12 +187,12 @@ func TestSRVFailover(t *testing.T) {
 	}
 
 	// RFC 3263 through the configured server.
-	if n := ns.count(srvName, dns.TypeSRV); n == 0 {
-		t.Errorf("the DNS server got no SRV query for %s (queries: %v)", srvName, ns.queries())
+	if n := ns.Count(srvName, dns.TypeSRV); n == 0 {
+		t.Errorf("the DNS server got no SRV query for %s (queries: %v)", srvName, ns.Queries())
 	}
 	for _, h := range []string{"primary", "backup"} {
-		if n := ns.count(h+"."+carrierDomain+".", dns.TypeA); n == 0 {
-			t.Errorf("the DNS server got no A query for %s.%s (queries: %v)", h, carrierDomain, ns.queries())
+		if n := ns.Count(h+"."+carrierDomain+".", dns.TypeA); n == 0 {
+			t.Errorf("the DNS server got no A query for %s.%s (queries: %v)", h, carrierDomain, ns.Queries())
 		}
 	}
 
@@ -740,130 +740,4 @@ func checkTrunkStatus(t *testing.T, a *appliance, id, options string, hosts map[
 			t.Errorf("trunk %s host %s: status %q, want %q (%s)", id, host, st.Hosts[i].Status, want, body)
 		}
 	}
-}
-
-// dnsServer is an authoritative DNS server on 127.0.0.1, UDP and TCP on
-// one port, answering from its records and counting the questions.
-type dnsServer struct {
-	addr string
-
-	mu    sync.Mutex
-	rrs   map[dnsKey][]dns.RR
-	names map[string]bool // names that exist: NODATA rather than NXDOMAIN
-	asked map[dnsKey]int
-}
-
-type dnsKey struct {
-	name  string // lower case, fully qualified
-	qtype uint16
-}
-
-// startDNS starts a server holding records (zone file lines); it is shut
-// down when the test ends.
-func startDNS(t *testing.T, records ...string) *dnsServer {
-	t.Helper()
-	s := &dnsServer{rrs: map[dnsKey][]dns.RR{}, names: map[string]bool{}, asked: map[dnsKey]int{}}
-	for _, z := range records {
-		rr, err := dns.NewRR(z)
-		if err != nil {
-			t.Fatalf("DNS record %q: %v", z, err)
-		}
-		k := dnsKey{strings.ToLower(rr.Header().Name), rr.Header().Rrtype}
-		s.rrs[k] = append(s.rrs[k], rr)
-		s.names[k.name] = true
-	}
-	pc, ln := dnsListeners(t)
-	s.addr = pc.LocalAddr().String()
-	for _, srv := range []*dns.Server{{PacketConn: pc, Handler: s}, {Listener: ln, Handler: s}} {
-		started, done := make(chan struct{}), make(chan struct{})
-		srv.NotifyStartedFunc = func() { close(started) }
-		go func() {
-			defer close(done)
-			srv.ActivateAndServe()
-		}()
-		select {
-		case <-started:
-		case <-done:
-			t.Fatal("the DNS server did not start")
-		}
-		t.Cleanup(func() {
-			srv.Shutdown()
-			<-done
-		})
-	}
-	return s
-}
-
-// dnsListeners binds UDP and TCP on one free port of 127.0.0.1.
-func dnsListeners(t *testing.T) (net.PacketConn, net.Listener) {
-	t.Helper()
-	for range 20 {
-		pc, err := net.ListenPacket("udp", trunklineIP+":0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		ln, err := net.Listen("tcp", pc.LocalAddr().String())
-		if err == nil {
-			return pc, ln
-		}
-		pc.Close()
-	}
-	t.Fatal("no port free for DNS on both UDP and TCP")
-	return nil, nil
-}
-
-// exists makes a name without records answer NODATA (not NXDOMAIN).
-func (s *dnsServer) exists(name string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.names[dns.Fqdn(strings.ToLower(name))] = true
-}
-
-// count returns how many questions for name and qtype came.
-func (s *dnsServer) count(name string, qtype uint16) int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.asked[dnsKey{dns.Fqdn(strings.ToLower(name)), qtype}]
-}
-
-// queries renders every question received, for failure messages.
-func (s *dnsServer) queries() []string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var out []string
-	for k, n := range s.asked {
-		out = append(out, fmt.Sprintf("%s %s ×%d", k.name, dns.TypeToString[k.qtype], n))
-	}
-	slices.Sort(out)
-	return out
-}
-
-func (s *dnsServer) ServeDNS(w dns.ResponseWriter, req *dns.Msg) {
-	m := new(dns.Msg)
-	m.SetReply(req)
-	m.Authoritative = true
-	if len(req.Question) != 1 {
-		m.Rcode = dns.RcodeFormatError
-		w.WriteMsg(m)
-		return
-	}
-	q := req.Question[0]
-	k := dnsKey{strings.ToLower(q.Name), q.Qtype}
-	s.mu.Lock()
-	s.asked[k]++
-	rrs, exists := s.rrs[k], s.names[k.name]
-	s.mu.Unlock()
-	switch {
-	case len(rrs) > 0:
-		m.Answer = rrs
-	case !exists:
-		m.Rcode = dns.RcodeNameError
-	}
-	if len(m.Answer) == 0 {
-		m.Ns = []dns.RR{&dns.SOA{
-			Hdr: dns.RR_Header{Name: "test.", Rrtype: dns.TypeSOA, Class: dns.ClassINET, Ttl: 1},
-			Ns:  "ns.test.", Mbox: "hostmaster.test.", Serial: 1, Refresh: 60, Retry: 60, Expire: 600, Minttl: 1,
-		}}
-	}
-	w.WriteMsg(m)
 }

@@ -1,101 +1,26 @@
 package sbc
 
 import (
-	"net"
 	"strconv"
-	"sync"
 	"testing"
 
 	"github.com/emiago/sipgo/sip"
 	"github.com/miekg/dns"
 
+	"github.com/trunkline/trunkline/internal/dnstest"
 	"github.com/trunkline/trunkline/sbc/resolve"
 )
-
-// dnsZone is an in-process DNS server on 127.0.0.1 (UDP) answering from a
-// fixed set of records, and counting the questions it gets.
-type dnsZone struct {
-	addr string
-	mu   sync.Mutex
-	rrs  []dns.RR
-	asks map[string]int // "name type"
-}
-
-// set replaces the zone's records.
-func (z *dnsZone) set(t *testing.T, records ...string) {
-	t.Helper()
-	var rrs []dns.RR
-	for _, r := range records {
-		rr, err := dns.NewRR(r)
-		if err != nil {
-			t.Fatal(err)
-		}
-		rrs = append(rrs, rr)
-	}
-	z.mu.Lock()
-	z.rrs = rrs
-	z.mu.Unlock()
-}
-
-func newDNSZone(t *testing.T) *dnsZone {
-	t.Helper()
-	z := &dnsZone{asks: map[string]int{}}
-	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	z.addr = pc.LocalAddr().String()
-	started := make(chan struct{})
-	srv := &dns.Server{PacketConn: pc, NotifyStartedFunc: func() { close(started) },
-		Handler: dns.HandlerFunc(func(w dns.ResponseWriter, q *dns.Msg) {
-			m := new(dns.Msg)
-			m.SetReply(q)
-			m.Authoritative = true
-			question := q.Question[0]
-			z.mu.Lock()
-			z.asks[question.Name+" "+dns.TypeToString[question.Qtype]]++
-			rrs := z.rrs
-			z.mu.Unlock()
-			for _, rr := range rrs {
-				h := rr.Header()
-				if h.Rrtype == question.Qtype && dns.CanonicalName(h.Name) == dns.CanonicalName(question.Name) {
-					m.Answer = append(m.Answer, rr)
-				}
-			}
-			if len(m.Answer) == 0 {
-				m.Rcode = dns.RcodeNameError
-			}
-			w.WriteMsg(m)
-		})}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		srv.ActivateAndServe()
-	}()
-	<-started
-	t.Cleanup(func() {
-		srv.Shutdown()
-		<-done
-	})
-	return z
-}
-
-func (z *dnsZone) asked(name, qtype string) int {
-	z.mu.Lock()
-	defer z.mu.Unlock()
-	return z.asks[name+" "+qtype]
-}
 
 // A trunk given by name is located per RFC 3263: its SRV targets in
 // priority order. Within one attempt, a 503 from the first target moves
 // the INVITE to the second before the route would advance; the caller
 // sees the call answered, and the call logs show a single attempt.
 func TestCallSRVTargets(t *testing.T) {
-	zone := newDNSZone(t)
+	zone := dnstest.Start(t)
 	r := newCallRigWith(t, "", "carrier.test", func(s *Server) {
-		s.dns = resolve.New([]string{zone.addr})
+		s.dns = resolve.New([]string{zone.Addr})
 	})
-	zone.set(t,
+	zone.Set(t,
 		"_sip._udp.carrier.test. 60 IN SRV 10 1 "+strconv.Itoa(r.c1.port)+" primary.carrier.test.",
 		"_sip._udp.carrier.test. 60 IN SRV 20 1 "+strconv.Itoa(r.c2.port)+" backup.carrier.test.",
 		"primary.carrier.test. 60 IN A 127.0.0.2",
@@ -129,7 +54,7 @@ func TestCallSRVTargets(t *testing.T) {
 	if logs[1].Trunk != "carrier-1" || logs[1].State != StateFinished {
 		t.Errorf("attempt record: %+v", logs[1])
 	}
-	if zone.asked("_sip._udp.carrier.test.", "SRV") == 0 {
+	if zone.Count("_sip._udp.carrier.test.", dns.TypeSRV) == 0 {
 		t.Error("no SRV question reached the DNS server")
 	}
 }

@@ -23,6 +23,7 @@ import (
 	"github.com/emiago/sipgo/sip"
 
 	"github.com/trunkline/trunkline/config"
+	"github.com/trunkline/trunkline/internal/dnstest"
 	"github.com/trunkline/trunkline/sbc/resolve"
 )
 
@@ -210,8 +211,7 @@ func newTLSRig(t *testing.T, trustedCA []byte) *tlsRig {
 		trustedCA = ca.pem
 	}
 	r := &tlsRig{caller: newTestUA(t, "alice", "127.0.0.1"), callee: newTLSCallee(t, cert)}
-	zone := newDNSZone(t)
-	zone.set(t, "carrier.test. 60 IN A 127.0.0.2")
+	zone := dnstest.Start(t, "carrier.test. 60 IN A 127.0.0.2")
 	caFile := writeFile(t, t.TempDir(), "ca.pem", trustedCA)
 	cfg, err := config.Parse("tls.yaml", fmt.Appendf(nil, `
 node: {id: test}
@@ -231,7 +231,7 @@ routes:
 		t.Fatal(err)
 	}
 	r.s = startServerWith(t, cfg, func(s *Server) {
-		s.dns = resolve.New([]string{zone.addr})
+		s.dns = resolve.New([]string{zone.Addr})
 		s.rerouteDelay = 500 * time.Millisecond
 	})
 	r.to = addr(t, r.s, "udp")
