@@ -366,6 +366,7 @@ func (s *Server) newCall(req *sip.Request, tx sip.ServerTransaction, trunk *conf
 		c.maxForwards = mf.Val()
 	}
 	local, _ := s.local(strings.ToUpper(req.Transport()), sourceOf(req))
+	local.Secure = strings.EqualFold(req.Recipient.Scheme, "sips")
 	c.a = sipmsg.Dialog{
 		CallID:     callID(req),
 		LocalURI:   *to.Address.Clone(),

@@ -370,9 +370,14 @@ func (c *call) buildInvite(att *attempt, tg target, transport string) (*sip.Requ
 		}
 		local = c.s.retransport(local, transport)
 	}
+	scheme := "sip"
+	if att.trunk.TLS {
+		// tls: true asks TLS on every hop: a sips: R-URI, To and Contact.
+		scheme, local.Secure = "sips", true
+	}
 	att.leg.Local = local
 	att.leg.LocalURI.Host = local.Host
-	att.leg.RemoteURI = sip.Uri{Scheme: "sip", User: att.to, Host: tg.host, Port: tg.port}
+	att.leg.RemoteURI = sip.Uri{Scheme: scheme, User: att.to, Host: tg.host, Port: tg.port}
 	att.leg.RemoteTarget = att.leg.RemoteURI
 	att.leg.CSeq = att.cseq0
 	var body []byte

@@ -15,6 +15,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -24,6 +25,7 @@ import (
 
 	"github.com/trunkline/trunkline/config"
 	"github.com/trunkline/trunkline/internal/dnstest"
+	"github.com/trunkline/trunkline/media/srtp"
 	"github.com/trunkline/trunkline/sbc/resolve"
 )
 
@@ -159,8 +161,18 @@ func newTLSCallee(t *testing.T, cert tls.Certificate) *tlsCallee {
 	}
 	srv.OnInvite(func(req *sip.Request, tx sip.ServerTransaction) {
 		c.invites <- req
-		body := fmt.Appendf(nil, "v=0\r\no=- 1 1 IN IP4 127.0.0.2\r\ns=-\r\nc=IN IP4 127.0.0.2\r\nt=0 0\r\nm=audio %d RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n",
-			rtp.LocalAddr().(*net.UDPAddr).Port)
+		profile, crypto := "RTP/AVP", ""
+		if offered := cryptoLines(req.Body()); len(offered) > 0 {
+			// An SRTP offer: answer with keys of our own.
+			_, local, err := srtp.Negotiate(offered, srtp.AllSuites, nil)
+			if err != nil {
+				tx.Respond(sip.NewResponseFromRequest(req, 488, "Not Acceptable Here", nil))
+				return
+			}
+			profile, crypto = "RTP/SAVP", "a=crypto:"+local.String()+"\r\n"
+		}
+		body := fmt.Appendf(nil, "v=0\r\no=- 1 1 IN IP4 127.0.0.2\r\ns=-\r\nc=IN IP4 127.0.0.2\r\nt=0 0\r\nm=audio %d %s 0\r\na=rtpmap:0 PCMU/8000\r\n%s",
+			rtp.LocalAddr().(*net.UDPAddr).Port, profile, crypto)
 		res := sip.NewResponseFromRequest(req, 200, "OK", body)
 		res.To().Params.Add("tag", "tlscallee")
 		res.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
@@ -203,7 +215,7 @@ type tlsRig struct {
 	to     net.Addr
 }
 
-func newTLSRig(t *testing.T, trustedCA []byte) *tlsRig {
+func newTLSRig(t *testing.T, trustedCA []byte, trunk string) *tlsRig {
 	t.Helper()
 	ca := newTestCA(t, "carrier CA")
 	cert, _, _ := ca.issue(t, "carrier.test")
@@ -221,12 +233,12 @@ sip:
 media: {rtpPorts: "26100-26199"}
 sipTrunks:
   - {id: pbx, type: STATIC, sourceHosts: ["127.0.0.1/32"]}
-  - {id: carrier, type: STATIC, transport: TLS, destinationHosts: ["carrier.test:%d"]}
+  - {id: carrier, type: STATIC, %s, destinationHosts: ["carrier.test:%d"]}
 routes:
   - id: main
     criteria: [{to: ".*"}]
     destinations: [{type: ENDPOINT, value: {type: SIP, sipTrunkId: carrier}}]
-`, caFile, r.callee.port))
+`, caFile, trunk, r.callee.port))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -242,7 +254,7 @@ routes:
 // certificate check on its host name; the whole call — INVITE, ACK, BYE —
 // goes over that connection.
 func TestCallOverTLS(t *testing.T) {
-	r := newTLSRig(t, nil)
+	r := newTLSRig(t, nil, "transport: TLS")
 	oc := r.caller.invite(r.to, called, r.caller.sdp())
 	var inv *sip.Request
 	select {
@@ -281,7 +293,7 @@ func TestCallOverTLS(t *testing.T) {
 // the handshake fails and the call fails over (here, to nothing).
 func TestCallTLSUntrustedPeer(t *testing.T) {
 	other := newTestCA(t, "some other CA")
-	r := newTLSRig(t, other.pem)
+	r := newTLSRig(t, other.pem, "transport: TLS")
 	oc := r.caller.invite(r.to, called, r.caller.sdp())
 	if res := oc.final(); res.StatusCode == 200 {
 		t.Fatal("the call went through to an untrusted peer")
@@ -351,4 +363,40 @@ func TestTLSListenerAndReload(t *testing.T) {
 		t.Fatal(err)
 	}
 	options()
+}
+
+// A trunk with tls: true is reached over TLS with sips: URIs (Request-URI,
+// To, Contact: TLS on every hop) and SRTP, which tls: true requires.
+func TestCallOverTLSSecure(t *testing.T) {
+	r := newTLSRig(t, nil, "tls: true")
+	oc := r.caller.invite(r.to, called, r.caller.sdp())
+	var inv *sip.Request
+	select {
+	case inv = <-r.callee.invites:
+	case <-time.After(answerWithin):
+		t.Fatal("the TLS callee got no INVITE")
+	}
+	if inv.Recipient.Scheme != "sips" || inv.To().Address.Scheme != "sips" {
+		t.Errorf("R-URI %s, To %s: want sips:", inv.Recipient.String(), inv.To().Value())
+	}
+	if ct := inv.Contact(); ct == nil || ct.Address.Scheme != "sips" {
+		t.Errorf("Contact %v: want a sips: URI", inv.Contact())
+	}
+	if !strings.Contains(string(inv.Body()), " RTP/SAVP ") || len(cryptoLines(inv.Body())) == 0 {
+		t.Errorf("tls: true without SRTP in the offer:\n%s", inv.Body())
+	}
+	ok := oc.final()
+	if ok.StatusCode != 200 {
+		t.Fatalf("caller got %d, want 200", ok.StatusCode)
+	}
+	if strings.Contains(string(ok.Body()), "RTP/SAVP") {
+		t.Errorf("the plain caller's answer carries SRTP:\n%s", ok.Body())
+	}
+	oc.ack(ok)
+	r.caller.do(oc.d.Request(sip.BYE, nil, ""))
+	select {
+	case <-r.callee.byes:
+	case <-time.After(answerWithin):
+		t.Fatal("the BYE did not reach the TLS callee")
+	}
 }

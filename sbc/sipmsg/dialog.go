@@ -9,9 +9,12 @@ import (
 // Local is where the appliance is reached on one leg: the sent-by of its Via
 // and the address of its Contact. Nothing of the other leg is ever in it.
 type Local struct {
-	Transport string // "UDP" or "TCP"
+	Transport string // "UDP", "TCP" or "TLS"
 	Host      string // advertised host or IP address
 	Port      int    // the listener's port; 0 lets the transport fill in the socket's
+	// Secure makes the Contact a sips: URI (RFC 3261 §19.1.1: TLS on every
+	// hop), as a dialog set up with a sips: Request-URI needs.
+	Secure bool
 }
 
 // Via returns a fresh top Via for a new transaction sent from l.
@@ -32,7 +35,10 @@ func (l Local) Via() *sip.ViaHeader {
 // Contact returns the appliance's Contact on this leg.
 func (l Local) Contact() *sip.ContactHeader {
 	c := &sip.ContactHeader{Address: sip.Uri{Scheme: "sip", Host: l.Host, Port: l.Port}}
-	if l.Transport != "" && l.Transport != "UDP" {
+	switch {
+	case l.Secure:
+		c.Address.Scheme = "sips" // TLS implied; RFC 5630 deprecates transport=tls with it
+	case l.Transport != "" && l.Transport != "UDP":
 		c.Address.UriParams = sip.NewParams()
 		c.Address.UriParams.Add("transport", strings.ToLower(l.Transport))
 	}
