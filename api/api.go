@@ -16,9 +16,15 @@ import (
 // handler is the API: a net/http mux behind authentication, with errors in
 // one shape.
 type handler struct {
-	deps Deps
-	log  *slog.Logger
-	mux  *http.ServeMux
+	deps   Deps
+	log    *slog.Logger
+	mux    *http.ServeMux
+	client *http.Client // forwards writes to the leader
+
+	// endpoints are what the mux serves, in registration order; openapi is
+	// the document describing them, served at /openapi.json.
+	endpoints []endpoint
+	openapi   []byte
 }
 
 // New returns the API's handler. deps.Config, deps.Ready and deps.Metrics
@@ -27,15 +33,22 @@ func New(deps Deps, log *slog.Logger) http.Handler {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	h := &handler{deps: deps, log: log, mux: http.NewServeMux()}
-	h.mux.HandleFunc("GET /healthz", h.healthz)
-	h.mux.HandleFunc("GET /metrics", h.metrics)
-	h.mux.HandleFunc("GET /calls/1/sip-trunks", h.listTrunks)
-	h.mux.HandleFunc("GET /calls/1/sip-trunks/{id}", h.getTrunk)
-	h.mux.HandleFunc("GET /calls/1/sip-trunks/{id}/status", h.trunkStatus)
-	h.mux.HandleFunc("GET /callrouting/1/routes", h.listRoutes)
-	h.mux.HandleFunc("GET /callrouting/1/routes/{id}", h.getRoute)
-	h.mux.HandleFunc("GET /cluster/1/status", h.clusterStatus)
+	h := &handler{
+		deps: deps,
+		log:  log,
+		mux:  http.NewServeMux(),
+		client: &http.Client{
+			Timeout: forwardTimeout,
+			CheckRedirect: func(*http.Request, []*http.Request) error {
+				return http.ErrUseLastResponse // relay the leader's answer as it is
+			},
+		},
+	}
+	h.endpoints = h.routes()
+	for _, e := range h.endpoints {
+		h.mux.HandleFunc(e.method+" "+e.path, e.serve)
+	}
+	h.openapi = openAPIDocument(h.endpoints)
 	return h
 }
 
@@ -147,25 +160,19 @@ func (h *handler) metrics(w http.ResponseWriter, r *http.Request) {
 	h.deps.Metrics.WritePrometheus(w)
 }
 
-func (h *handler) listTrunks(w http.ResponseWriter, r *http.Request) {
-	writeList(w, r, h.deps.Config.Config().SIPTrunks)
-}
-
-func (h *handler) getTrunk(w http.ResponseWriter, r *http.Request) {
-	tr := findTrunk(h.deps.Config.Config(), r.PathValue("id"))
-	if tr == nil {
-		writeError(w, http.StatusNotFound, fmt.Sprintf("no SIP trunk %q", r.PathValue("id")))
-		return
-	}
-	writeJSON(w, http.StatusOK, tr)
-}
-
+// trunkStatus answers GET /calls/1/sip-trunks/{id}/status.
 func (h *handler) trunkStatus(w http.ResponseWriter, r *http.Request) {
-	tr := findTrunk(h.deps.Config.Config(), r.PathValue("id"))
+	tr := findTrunk(h.resources(), r.PathValue("id"))
 	if tr == nil {
 		writeError(w, http.StatusNotFound, fmt.Sprintf("no SIP trunk %q", r.PathValue("id")))
 		return
 	}
+	writeJSON(w, http.StatusOK, h.statusOf(tr))
+}
+
+// statusOf is a trunk's status: live from the monitor, administrative from
+// the configuration.
+func (h *handler) statusOf(tr *config.SIPTrunk) TrunkStatus {
 	var st TrunkStatus
 	if h.deps.Trunks != nil {
 		st = h.deps.Trunks.TrunkStatus(tr)
@@ -176,7 +183,7 @@ func (h *handler) trunkStatus(w http.ResponseWriter, r *http.Request) {
 	if st.Hosts == nil {
 		st.Hosts = []HostStatus{}
 	}
-	writeJSON(w, http.StatusOK, st)
+	return st
 }
 
 // unmonitoredStatus is a trunk's status when nothing monitors trunks.
@@ -195,22 +202,6 @@ func unmonitoredStatus(tr *config.SIPTrunk) TrunkStatus {
 	return st
 }
 
-func (h *handler) listRoutes(w http.ResponseWriter, r *http.Request) {
-	writeList(w, r, h.deps.Config.Config().Routes)
-}
-
-func (h *handler) getRoute(w http.ResponseWriter, r *http.Request) {
-	cfg := h.deps.Config.Config()
-	id := r.PathValue("id")
-	for i := range cfg.Routes {
-		if cfg.Routes[i].ID == id {
-			writeJSON(w, http.StatusOK, &cfg.Routes[i])
-			return
-		}
-	}
-	writeError(w, http.StatusNotFound, fmt.Sprintf("no route %q", id))
-}
-
 func (h *handler) clusterStatus(w http.ResponseWriter, r *http.Request) {
 	var st ClusterStatus
 	if h.deps.Cluster != nil {
@@ -227,6 +218,9 @@ func (h *handler) clusterStatus(w http.ResponseWriter, r *http.Request) {
 
 // findTrunk returns the trunk with the given id in cfg, or nil.
 func findTrunk(cfg *config.Config, id string) *config.SIPTrunk {
+	if cfg == nil {
+		return nil
+	}
 	for i := range cfg.SIPTrunks {
 		if cfg.SIPTrunks[i].ID == id {
 			return &cfg.SIPTrunks[i]
@@ -264,6 +258,10 @@ func messageID(status int) string {
 		return "METHOD_NOT_ALLOWED"
 	case http.StatusConflict:
 		return "CONFLICT"
+	case http.StatusRequestEntityTooLarge:
+		return "PAYLOAD_TOO_LARGE"
+	case http.StatusUnsupportedMediaType:
+		return "UNSUPPORTED_MEDIA_TYPE"
 	case http.StatusTooManyRequests:
 		return "TOO_MANY_REQUESTS"
 	case http.StatusServiceUnavailable:

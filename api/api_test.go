@@ -285,8 +285,10 @@ func TestNoEndpoint(t *testing.T) {
 		{"GET", "/", 404, "NOT_FOUND", ""},
 		{"GET", "/calls/1/sip-trunks/t00/status/more", 404, "NOT_FOUND", ""},
 		{"POST", "/healthz", 405, "METHOD_NOT_ALLOWED", "GET, HEAD"},
-		{"DELETE", "/calls/1/sip-trunks", 405, "METHOD_NOT_ALLOWED", "GET, HEAD"},
-		{"PUT", "/calls/1/sip-trunks/t00", 405, "METHOD_NOT_ALLOWED", "GET, HEAD"},
+		{"DELETE", "/calls/1/sip-trunks", 405, "METHOD_NOT_ALLOWED", "GET, HEAD, POST"},
+		{"PATCH", "/calls/1/sip-trunks/t00", 405, "METHOD_NOT_ALLOWED", "DELETE, GET, HEAD, PUT"},
+		{"PUT", "/calls/1/sip-trunks/t00/status", 405, "METHOD_NOT_ALLOWED", "GET, HEAD, POST"},
+		{"POST", "/scripts/1/scripts/s1", 405, "METHOD_NOT_ALLOWED", "DELETE, GET, HEAD, PUT"},
 		{"POST", "/cluster/1/status", 405, "METHOD_NOT_ALLOWED", "GET, HEAD"},
 	}
 	for _, c := range cases {
