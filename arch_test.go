@@ -27,7 +27,8 @@ func deps(t *testing.T, pkg string) []string {
 
 // TestImportRules enforces the dependency arrows of the design: config and
 // routing are leaves, only sbc talks SIP, api never reaches into sbc, cluster
-// never into sbc or api, media stays free of routing and config.
+// never into sbc or api, scripts only into config and routing, media stays
+// free of routing and config.
 func TestImportRules(t *testing.T) {
 	rules := []struct {
 		pkgs    string
@@ -44,6 +45,10 @@ func TestImportRules(t *testing.T) {
 		{module + "/cluster/...", func(d string) bool {
 			return !strings.HasPrefix(d, module+"/sbc") && !strings.HasPrefix(d, module+"/api")
 		}, "cluster never imports sbc or api"},
+		{module + "/scripts/...", func(d string) bool {
+			return !strings.HasPrefix(d, module+"/sbc") && !strings.HasPrefix(d, module+"/api") &&
+				!strings.HasPrefix(d, module+"/cluster") && !strings.HasPrefix(d, module+"/media")
+		}, "scripts imports only config and routing of ours"},
 		{module + "/media/...", func(d string) bool {
 			return !strings.HasPrefix(d, module+"/sbc") && !strings.HasPrefix(d, module+"/routing") && !strings.HasPrefix(d, module+"/config")
 		}, "media never imports sbc, routing or config"},

@@ -138,7 +138,8 @@ func (v *validator) regex(p fieldPath, s string) {
 }
 
 // trunkRef checks a reference to a trunk; a destination trunk must have
-// somewhere to send calls.
+// somewhere to send calls: destinationHosts, or the contacts a REGISTERED
+// trunk registers.
 func (v *validator) trunkRef(p fieldPath, id string, destination bool) {
 	t, ok := v.trunkByID[id]
 	switch {
@@ -146,7 +147,7 @@ func (v *validator) trunkRef(p fieldPath, id string, destination bool) {
 		v.add(p, "required: a sipTrunks id")
 	case !ok:
 		v.add(p, "no sipTrunks entry has id %q", id)
-	case destination && len(t.DestinationHosts) == 0:
+	case destination && len(t.DestinationHosts) == 0 && t.Type != TrunkRegistered:
 		v.add(p, "sipTrunk %q has no destinationHosts: an inbound-only trunk cannot be a destination", id)
 	}
 }

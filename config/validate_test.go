@@ -238,6 +238,17 @@ func TestValidateTimeWindows(t *testing.T) {
 	})
 }
 
+// A REGISTERED trunk without destinationHosts may be a destination: calls
+// go to the contacts it registers.
+func TestValidateRegisteredDestination(t *testing.T) {
+	doc := "sipTrunks:\n  - {id: t1, destinationHosts: [sip.example.com]}\n" +
+		"  - {id: reg, type: REGISTERED, inboundAuth: {username: u, password: p}}\n" +
+		routeWith("{type: ENDPOINT, value: {type: SIP, sipTrunkId: reg}}")
+	if ps := parseProblems(t, withBase(doc)); ps != nil {
+		t.Errorf("problems %q, want none", ps)
+	}
+}
+
 func TestValidateTimeWindowsAccepted(t *testing.T) {
 	for _, doc := range []string{
 		windowsWith("{from: {hour: 8, minute: 0}, to: {hour: 12, minute: 0}}", "{from: {hour: 12, minute: 0}, to: {hour: 24, minute: 0}}"),

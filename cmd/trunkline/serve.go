@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -18,6 +19,7 @@ import (
 	"github.com/VictoriaMetrics/metrics"
 
 	"github.com/trunkline/trunkline/api"
+	"github.com/trunkline/trunkline/cluster"
 	"github.com/trunkline/trunkline/config"
 	"github.com/trunkline/trunkline/sbc"
 )
@@ -68,8 +70,13 @@ type applianceAddrs struct {
 type appliance struct {
 	args   applianceArgs
 	log    *slog.Logger
-	config liveConfig
+	config liveConfig // in force: the store's resources, this node's settings
 	sip    *sbc.Server
+	store  *cluster.Node
+
+	settings atomic.Pointer[config.Config] // this node's settings (its file)
+	applyMu  sync.Mutex                    // serialises putting configurations in force
+	applied  atomic.Bool                   // a stored configuration was put in force
 }
 
 // serveAppliance is runAppliance without the process-wide set-up: it reads
@@ -81,9 +88,46 @@ func serveAppliance(args applianceArgs, log *slog.Logger, signals <-chan os.Sign
 	if cfg == nil {
 		return code
 	}
-	a.config.set(cfg)
+	a.settings.Store(cfg)
 
-	sipSrv, err := sbc.New(sbc.Options{Config: cfg}, log.With("component", "sbc"))
+	// The store first: after a restart it holds the configuration to start
+	// on (the file only seeds an empty store).
+	store, err := newStore(cfg, a)
+	if err != nil {
+		log.Error("cannot build the cluster store", "error", err.Error())
+		return exitUsage
+	}
+	a.store = store
+	// The lifetime of SIP calls and of the store: cancelled only once the
+	// drain is over.
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	if err := store.Start(ctx); err != nil {
+		log.Error("cannot start the cluster store", "error", err.Error())
+		return exitFail
+	}
+	defer a.stopStore()
+	if len(cfg.Cluster.Peers) == 0 {
+		// Alone, the node leads itself within moments: serve once it does,
+		// so that /healthz answers 200 from the start. In a cluster the node
+		// serves at once and /healthz waits for a leader.
+		wctx, wcancel := context.WithTimeout(ctx, leaderWait)
+		err := store.WaitLeader(wctx)
+		wcancel()
+		if err != nil {
+			log.Error("the single-node store elected no leader", "error", err.Error())
+			return exitFail
+		}
+	}
+	initial := cfg
+	if res := store.Config(); hasResources(res) && !args.overwrite {
+		initial = merged(res, cfg)
+		log.Info("starting on the stored configuration; the file's resources are ignored",
+			"sipTrunks", len(initial.SIPTrunks), "routes", len(initial.Routes), "numbers", len(initial.Numbers))
+	}
+	a.config.set(initial)
+
+	sipSrv, err := sbc.New(sbc.Options{Config: initial}, log.With("component", "sbc"))
 	if err != nil {
 		log.Error("cannot build the SIP server", "error", err.Error())
 		return exitFail
@@ -91,15 +135,13 @@ func serveAppliance(args applianceArgs, log *slog.Logger, signals <-chan os.Sign
 	a.sip = sipSrv
 	handler := api.New(api.Deps{
 		Config:  &a.config,
-		Ready:   sipSrv,
+		Store:   storeAPI{store},
+		Ready:   api.ReadyFunc(a.ready),
 		Metrics: api.MetricsFunc(a.writeMetrics),
 		Trunks:  trunkMonitor{sipSrv},
-		Cluster: singleNode{&a.config},
+		Cluster: clusterStatus{store},
 	}, log.With("component", "api"))
 
-	// The lifetime of SIP calls: cancelled only once the drain is over.
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
 	if err := sipSrv.Start(ctx); err != nil {
 		log.Error("cannot start SIP", "error", err.Error())
 		sipSrv.Shutdown(ctx)
@@ -119,6 +161,16 @@ func serveAppliance(args applianceArgs, log *slog.Logger, signals <-chan os.Sign
 	}
 	httpDone := make(chan error, 1)
 	go func() { httpDone <- httpSrv.Serve(ln) }()
+
+	// From now on every configuration the cluster commits is put in force;
+	// the file seeds the store when it holds nothing.
+	unsubscribe := store.Subscribe(a.applyStored)
+	defer unsubscribe()
+	if len(cfg.Cluster.Peers) == 0 {
+		a.seed(ctx, cfg) // it leads: done at once
+	} else {
+		go a.seed(ctx, cfg) // when a leader is known
+	}
 
 	addrs := applianceAddrs{SIP: sipSrv.Addrs(), API: ln.Addr()}
 	log.Info("serving", "sip", listenURLs(addrs.SIP), "api", addrs.API.String(), "nodeId", cfg.Node.ID)
@@ -173,12 +225,7 @@ func (a *appliance) loadInitial() (*config.Config, int) {
 		a.log.Info("starting", "version", version, "config", a.args.configPath)
 	}
 	if a.args.overwrite {
-		// There is no replicated store yet: the file is the configuration
-		// on every start, which is what --config-overwrite asks for anyway.
-		a.log.Info("--config-overwrite: no replicated store yet, the file is the configuration")
-	}
-	if len(cfg.Cluster.Peers) > 0 {
-		a.log.Warn("cluster.peers is set, but replication is not built yet: this node runs alone", "peers", len(cfg.Cluster.Peers))
+		a.log.Warn("--config-overwrite: the file's resources will replace the replicated store's")
 	}
 	a.applyDataDir(cfg)
 	if err := os.MkdirAll(cfg.Node.DataDir, 0o750); err != nil {
@@ -197,9 +244,12 @@ func (a *appliance) applyDataDir(cfg *config.Config) {
 	}
 }
 
-// reload re-reads the configuration file (SIGHUP). A configuration that
-// does not load, or that SIP refuses, is logged and the running one stays;
-// a valid one replaces it whole.
+// reload re-reads the configuration file (SIGHUP). A file that does not
+// load, or that SIP refuses, is logged and changes nothing. A valid one
+// gives this node its settings (TLS certificates among them) and its
+// resources are imported into the store — what the operator asks by
+// reloading — through this node when it leads; on a follower they are not
+// (logged: change the cluster's resources through the API).
 func (a *appliance) reload() {
 	path := a.args.configPath
 	if path == "" {
@@ -212,12 +262,18 @@ func (a *appliance) reload() {
 		return
 	}
 	a.applyDataDir(cfg)
-	old := a.config.Config()
-	if err := a.sip.SetConfig(cfg); err != nil {
+	old := a.settings.Load()
+	// The new settings with the resources in force, then the file's
+	// resources through the store.
+	a.applyMu.Lock()
+	if err := a.sip.SetConfig(merged(a.config.Config(), cfg)); err != nil {
+		a.applyMu.Unlock()
 		a.log.Error("config reload failed: the running configuration stays", "file", path, "error", err.Error())
 		return
 	}
-	a.config.set(cfg)
+	a.settings.Store(cfg)
+	a.config.set(merged(a.config.Config(), cfg))
+	a.applyMu.Unlock()
 	for _, c := range []struct {
 		field string
 		same  bool
@@ -230,8 +286,37 @@ func (a *appliance) reload() {
 			a.log.Warn(c.field+" changed: restart to apply", "file", path)
 		}
 	}
+	ctx, cancel := context.WithTimeout(context.Background(), seedTimeout)
+	defer cancel()
+	stored, err := a.store.Apply(ctx, config.Change{Op: config.OpImport, Config: cfg})
+	var nl *cluster.NotLeaderError
+	switch {
+	case errors.As(err, &nl):
+		a.log.Warn("config reloaded: node settings only — this node does not lead, the file's resources are not imported (use the API)",
+			"file", path, "leader", nl.LeaderID)
+		return
+	case err != nil:
+		a.log.Error("config reload failed: the running configuration stays", "file", path, "error", err.Error())
+		return
+	}
+	a.applyStored(stored, a.store.ConfigIndex())
 	a.log.Info("config reloaded", "file", path,
 		"sipTrunks", len(cfg.SIPTrunks), "routes", len(cfg.Routes), "numbers", len(cfg.Numbers))
+}
+
+// ready reports whether the node serves (GET /healthz): SIP up and not
+// draining, and a cluster leader known.
+func (a *appliance) ready() bool {
+	return a.sip.Ready() && a.store.Status().Leader != ""
+}
+
+// stopStore stops the node's member of the cluster.
+func (a *appliance) stopStore() {
+	ctx, cancel := context.WithTimeout(context.Background(), apiShutdownTimeout)
+	defer cancel()
+	if err := a.store.Stop(ctx); err != nil {
+		a.log.Warn("cluster store stop", "error", err.Error())
+	}
 }
 
 // drain shuts SIP down within sip.drainTimeout; a second SIGTERM or SIGINT
@@ -268,6 +353,7 @@ func (a *appliance) drain(signals <-chan os.Signal) {
 // runtime's and the process's.
 func (a *appliance) writeMetrics(w io.Writer) {
 	a.sip.Metrics().WritePrometheus(w)
+	fmt.Fprintf(w, "trunkline_raft_state %g\n", a.store.RaftState())
 	metrics.WriteProcessMetrics(w)
 }
 
@@ -309,19 +395,9 @@ func (m trunkMonitor) TrunkStatus(tr *config.SIPTrunk) api.TrunkStatus {
 	}
 }
 
-// singleNode is the cluster of one node this appliance is until the Raft
-// store exists: it leads itself and has applied its file.
-type singleNode struct{ config *liveConfig }
-
-func (n singleNode) ClusterStatus() api.ClusterStatus {
-	id := n.config.Config().Node.ID
-	return api.ClusterStatus{NodeID: id, Role: api.RoleLeader, Leader: id, Peers: []api.Peer{}}
-}
-
 // Interface guards.
 var (
-	_ api.ConfigSource   = (*liveConfig)(nil)
-	_ api.ReadyChecker   = (*sbc.Server)(nil)
-	_ api.TrunkMonitor   = trunkMonitor{}
-	_ api.ClusterMonitor = singleNode{}
+	_ api.ConfigSource = (*liveConfig)(nil)
+	_ api.ReadyChecker = (*sbc.Server)(nil)
+	_ api.TrunkMonitor = trunkMonitor{}
 )

@@ -1,0 +1,148 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/trunkline/trunkline/api"
+	"github.com/trunkline/trunkline/cluster"
+	"github.com/trunkline/trunkline/config"
+)
+
+// The replicated store (package cluster) holds the resources — trunks,
+// numbers, routes, applications, scripts — the same on every node; the node
+// settings (node, sip, dns, media, api, cluster) are this node's own, from
+// its file. The configuration in force is the two merged.
+
+// merged returns the configuration in force: the resources of res with the
+// node settings of settings.
+func merged(res, settings *config.Config) *config.Config {
+	out := settings.Clone()
+	out.SIPTrunks = res.SIPTrunks
+	out.Numbers = res.Numbers
+	out.Routes = res.Routes
+	out.CallsConfigurations = res.CallsConfigurations
+	out.Scripts = res.Scripts
+	return out
+}
+
+// hasResources reports whether a configuration holds any resource.
+func hasResources(c *config.Config) bool {
+	return len(c.SIPTrunks)+len(c.Numbers)+len(c.Routes)+len(c.CallsConfigurations)+len(c.Scripts) > 0
+}
+
+// newStore builds this node's member of the cluster from its settings. It
+// does no I/O.
+func newStore(cfg *config.Config, a *appliance) (*cluster.Node, error) {
+	opts := cluster.Options{
+		NodeID:     cfg.Node.ID,
+		DataDir:    cfg.Node.DataDir,
+		RaftListen: cfg.Cluster.RaftListen,
+		APIAddr:    cfg.API.Listen,
+		Peers:      cfg.Cluster.Peers,
+		Logger:     a.log,
+	}
+	if len(cfg.Cluster.Peers) == 0 {
+		// A single voter has nobody to wait for: it elects itself at once
+		// rather than after raft's cluster-sized timeouts.
+		opts.HeartbeatTimeout = singleNodeTimeout
+		opts.ElectionTimeout = singleNodeTimeout
+		opts.LeaderLeaseTimeout = singleNodeTimeout
+	}
+	return cluster.New(opts)
+}
+
+// singleNodeTimeout is raft's heartbeat and election timeout on a node
+// without peers.
+const singleNodeTimeout = 50 * time.Millisecond
+
+// leaderWait bounds how long a node without peers waits to lead itself
+// before it serves.
+const leaderWait = 10 * time.Second
+
+// seedTimeout bounds how long the node tries to seed the store from its
+// file: a cluster whose other nodes are not up yet has no leader.
+const seedTimeout = 2 * time.Minute
+
+// seed offers the file's resources to the store: they are imported when the
+// store holds none (or always with --config-overwrite), by the leader; a
+// follower leaves it to the leader, which seeds from its own file.
+func (a *appliance) seed(ctx context.Context, file *config.Config) {
+	ctx, cancel := context.WithTimeout(ctx, seedTimeout)
+	defer cancel()
+	done, err := a.store.Seed(ctx, file, a.args.overwrite)
+	var nl *cluster.NotLeaderError
+	switch {
+	case errors.As(err, &nl):
+		a.log.Info("the leader seeds the store", "leader", nl.LeaderID)
+	case err != nil:
+		a.log.Error("store not seeded from the file", "error", err.Error())
+	case done && a.args.overwrite:
+		a.log.Warn("--config-overwrite: the file's resources replaced the store's")
+	case done:
+		a.log.Info("store seeded from the file", "sipTrunks", len(file.SIPTrunks), "routes", len(file.Routes), "numbers", len(file.Numbers))
+	default:
+		a.log.Info("the store holds configuration: the file's resources are ignored (start with --config-overwrite to import them)")
+	}
+}
+
+// applyStored puts a configuration committed to the store in force, with
+// this node's settings: SIP takes it for the next calls.
+func (a *appliance) applyStored(res *config.Config, index uint64) {
+	a.applyMu.Lock()
+	defer a.applyMu.Unlock()
+	cfg := merged(res, a.settings.Load())
+	if err := a.sip.SetConfig(cfg); err != nil {
+		a.log.Error("stored configuration not applied", "index", index, "error", err.Error())
+		return
+	}
+	a.config.set(cfg)
+	a.applied.Store(true)
+	a.log.Info("configuration applied", "index", index,
+		"sipTrunks", len(cfg.SIPTrunks), "routes", len(cfg.Routes), "numbers", len(cfg.Numbers))
+}
+
+// storeAPI is the store as the API uses it: its errors say "no quorum" in
+// the API's terms.
+type storeAPI struct{ n *cluster.Node }
+
+func (s storeAPI) Config() *config.Config { return s.n.Config() }
+
+func (s storeAPI) Apply(ctx context.Context, ch config.Change) (*config.Config, error) {
+	cfg, err := s.n.Apply(ctx, ch)
+	if errors.Is(err, cluster.ErrNoQuorum) || errors.Is(err, cluster.ErrStopped) {
+		return nil, noQuorum{err}
+	}
+	return cfg, err
+}
+
+// noQuorum is a store error the API answers with 503.
+type noQuorum struct{ err error }
+
+func (e noQuorum) Error() string  { return fmt.Sprintf("no quorum: %v", e.err) }
+func (e noQuorum) Unwrap() error  { return e.err }
+func (e noQuorum) NoQuorum() bool { return true }
+
+// clusterStatus gives the API the node's view of the cluster.
+type clusterStatus struct{ n *cluster.Node }
+
+func (c clusterStatus) ClusterStatus() api.ClusterStatus {
+	st := c.n.Status()
+	peers := make([]api.Peer, 0, len(st.Peers))
+	for _, p := range st.Peers {
+		peers = append(peers, api.Peer{ID: p.ID, Raft: p.Raft, API: p.API})
+	}
+	role := st.Role
+	if role == cluster.RoleShutdown {
+		role = api.RoleFollower
+	}
+	return api.ClusterStatus{NodeID: st.NodeID, Role: role, Leader: st.Leader, Peers: peers, AppliedIndex: st.AppliedIndex}
+}
+
+// Interface guards.
+var (
+	_ api.ConfigStore    = storeAPI{}
+	_ api.ClusterMonitor = clusterStatus{}
+)
