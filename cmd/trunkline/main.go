@@ -7,8 +7,11 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"runtime"
+
+	"github.com/trunkline/trunkline/scripts"
 
 	_ "time/tzdata" // time windows name IANA zones; do not depend on the host's zoneinfo
 )
@@ -56,7 +59,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		if len(rest) == 0 || rest[0] != "test" {
 			return usageError(stderr, "script: want 'script test FILE...'")
 		}
-		return runScriptTest(rest[1:], stderr)
+		return runScriptTest(rest[1:], stdout, stderr)
 	case "version":
 		if len(rest) != 0 {
 			return usageError(stderr, "version takes no arguments")
@@ -145,8 +148,9 @@ func serve(opts serveOptions, stderr io.Writer) int {
 
 const scriptTestSynopsis = "trunkline script test FILE..."
 
-// runScriptTest runs the test_* functions of Lua script files.
-func runScriptTest(args []string, stderr io.Writer) int {
+// runScriptTest runs the test_* functions of Lua script files: failures and
+// the summary go to stdout, tl.log output to stderr.
+func runScriptTest(args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("script test", scriptTestSynopsis, stderr)
 	if !parseFlags(fs, args) {
 		return exitUsage
@@ -156,6 +160,10 @@ func runScriptTest(args []string, stderr io.Writer) int {
 		fs.Usage()
 		return exitUsage
 	}
-	fmt.Fprintln(stderr, "script test: not implemented yet")
-	return exitUsage
+	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	sum := scripts.RunTestFiles(stdout, fs.Args(), scripts.Options{Logger: logger})
+	if sum.Failed > 0 {
+		return exitFail
+	}
+	return exitOK
 }

@@ -27,7 +27,7 @@ func TestRunCommands(t *testing.T) {
 		{"route unknown", []string{"route", "list"}, 2, "", "route simulate"},
 		{"simulate help", []string{"route", "simulate", "-h"}, 2, "", "--config"},
 		{"script", []string{"script"}, 2, "", "script test"},
-		{"script test", []string{"script", "test", "a.lua"}, 2, "", "script test: not implemented yet"},
+		{"script test missing file", []string{"script", "test", "a.lua"}, 1, "--- FAIL: a.lua", ""},
 		{"script test no file", []string{"script", "test"}, 2, "", "no FILE"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
