@@ -12,7 +12,9 @@
 // UAS partners instead, without trunkline, to validate the scenario files.
 // TestSRVFailover and TestCPSLimitFlood (trunks_test.go) need state across
 // calls — a DNS SRV trunk whose primary dies, a trunk flooded past its
-// cpsLimit — and run as tests of their own with the same harness.
+// cpsLimit — and run as tests of their own with the same harness, as do
+// the trunk security tests of auth_test.go (inbound digest, REGISTER,
+// accessCode, outboundAuth, internationalCallsAllowed).
 // README.md says how to run one scenario, by the runner or by hand.
 //
 // It imports no package of the module: it sees trunkline as an operator and

@@ -42,13 +42,50 @@ type appliance struct {
 type applianceOpts struct {
 	dnsServers []string      // dns.servers; none = no dns section
 	callers    []callerTrunk // the inbound-only trunks; none = trunk "caller" from callerIP
+	routeTo    string        // the route's `to` criterion (a number or regex); "" = calledNumber
 }
 
-// callerTrunk is an inbound-only STATIC trunk, known by its source address.
+// callerTrunk is an inbound-only trunk: STATIC, known by its source
+// address, unless typ says otherwise.
 type callerTrunk struct {
 	id       string
-	ip       string
-	cpsLimit int // 0 = no limit
+	ip       string // sourceHosts [ip/32]; "" = no sourceHosts (a credential trunk)
+	cpsLimit int    // 0 = no limit
+	trunkAuth
+}
+
+// trunkAuth is what a trunk of the auth tests adds to the scenarios'
+// configuration (DESIGN §3; the zero value adds nothing).
+type trunkAuth struct {
+	typ           string       // STATIC (""), AUTHENTICATED, REGISTERED
+	inboundAuth   *credentials // digest demanded of the peer
+	outboundAuth  *credentials // digest answered when the trunk challenges
+	accessCode    string       // required in X-Access-Code of inbound INVITEs
+	international *bool        // internationalCallsAllowed; nil = not set (true)
+}
+
+// credentials is an inboundAuth or outboundAuth.
+type credentials struct{ username, password string }
+
+// typeOr is the trunk's type as configured.
+func (a trunkAuth) typeOr() string { return firstNonEmpty(a.typ, "STATIC") }
+
+// writeYAML appends the trunk's auth fields to its entry in sipTrunks.
+func (a trunkAuth) writeYAML(b *strings.Builder) {
+	for _, c := range []struct {
+		key  string
+		cred *credentials
+	}{{"inboundAuth", a.inboundAuth}, {"outboundAuth", a.outboundAuth}} {
+		if c.cred != nil {
+			fmt.Fprintf(b, "    %s: {username: %q, password: %q}\n", c.key, c.cred.username, c.cred.password)
+		}
+	}
+	if a.accessCode != "" {
+		fmt.Fprintf(b, "    accessCode: %q\n", a.accessCode)
+	}
+	if a.international != nil {
+		fmt.Fprintf(b, "    internationalCallsAllowed: %t\n", *a.international)
+	}
 }
 
 // trunkSpec is one callee trunk of the configuration.
@@ -61,6 +98,7 @@ type trunkSpec struct {
 	host           string   // destinationHosts entry as configured (an FQDN: RFC 3263); "" = ip:port
 	sourceHosts    []string // sourceHosts; none = [ip/32]
 	sipOptions     string   // sipOptions as a YAML flow mapping; "" = not polled
+	trunkAuth               // typ REGISTERED: no destinationHosts (calls go to the registered contact) and no sourceHosts unless given
 }
 
 // writeConfig writes the scenario's trunkline.yaml (DESIGN §3): the caller
@@ -94,14 +132,14 @@ api:
 		if c.id != "caller" {
 			name += " " + c.id
 		}
-		fmt.Fprintf(&b, `  - id: %s
-    name: %s
-    type: STATIC
-    sourceHosts: ["%s/32"]
-`, c.id, name, c.ip)
+		fmt.Fprintf(&b, "  - id: %s\n    name: %s\n    type: %s\n", c.id, name, c.typeOr())
+		if c.ip != "" {
+			fmt.Fprintf(&b, "    sourceHosts: [\"%s/32\"]\n", c.ip)
+		}
 		if c.cpsLimit > 0 {
 			fmt.Fprintf(&b, "    cpsLimit: %d\n", c.cpsLimit)
 		}
+		c.writeYAML(&b)
 	}
 	for _, tr := range trunks {
 		dest := fmt.Sprintf("%s:%d", tr.ip, tr.port)
@@ -109,16 +147,18 @@ api:
 			dest = tr.host
 		}
 		sources := tr.sourceHosts
-		if len(sources) == 0 {
+		if len(sources) == 0 && tr.typ != "REGISTERED" {
 			sources = []string{tr.ip + "/32"}
 		}
-		fmt.Fprintf(&b, `  - id: %s
-    name: SIPp UAS %s
-    type: STATIC
-    sourceHosts: [%s]
-    destinationHosts: [%q]
-    transport: %s
-`, tr.id, tr.id, quoteList(sources), dest, strings.ToUpper(tr.transport))
+		fmt.Fprintf(&b, "  - id: %s\n    name: SIPp UAS %s\n    type: %s\n", tr.id, tr.id, tr.typeOr())
+		if len(sources) > 0 {
+			fmt.Fprintf(&b, "    sourceHosts: [%s]\n", quoteList(sources))
+		}
+		if tr.typ != "REGISTERED" {
+			fmt.Fprintf(&b, "    destinationHosts: [%q]\n", dest)
+		}
+		fmt.Fprintf(&b, "    transport: %s\n", strings.ToUpper(tr.transport))
+		tr.writeYAML(&b)
 		if tr.sipOptions != "" {
 			fmt.Fprintf(&b, "    sipOptions: %s\n", tr.sipOptions)
 		}
@@ -127,9 +167,9 @@ api:
 		fmt.Fprintf(&b, `routes:
   - id: conformance
     name: every callee in order
-    criteria: [{to: "%s"}]
+    criteria: [{to: %q}]
     destinations:
-`, calledNumber)
+`, firstNonEmpty(a.opts.routeTo, calledNumber))
 		for i, tr := range trunks {
 			fmt.Fprintf(&b, "      - type: ENDPOINT\n        priority: %d\n", i+1)
 			if tr.connectTimeout > 0 {
