@@ -19,6 +19,9 @@ type Deps struct {
 	// writes. Without one, the resources are read from Config and every
 	// write answers 503: the node is read-only.
 	Store ConfigStore
+	// Members changes the cluster's membership (POST and DELETE
+	// /cluster/1/members); without it, those answer 503.
+	Members ClusterAdmin
 }
 
 // ConfigStore is the replicated configuration (package cluster implements

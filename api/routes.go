@@ -109,6 +109,11 @@ func (h *handler) routes() []endpoint {
 			errors: []int{http.StatusBadRequest, http.StatusRequestEntityTooLarge, http.StatusUnsupportedMediaType, http.StatusServiceUnavailable}},
 		endpoint{method: "GET", path: "/cluster/1/status", summary: "This node's view of the cluster", serve: h.clusterStatus,
 			ok: http.StatusOK, response: jsonOf[ClusterStatus]()},
+		endpoint{method: "POST", path: "/cluster/1/members", summary: "Add a node to the cluster as a voter", serve: h.addMember,
+			request: jsonOf[memberRequest](), ok: http.StatusCreated, response: jsonOf[Peer](),
+			errors: []int{http.StatusBadRequest, http.StatusRequestEntityTooLarge, http.StatusUnsupportedMediaType, http.StatusServiceUnavailable}},
+		endpoint{method: "DELETE", path: "/cluster/1/members/{id}", summary: "Remove a node from the cluster", serve: h.removeMember,
+			ok: http.StatusNoContent, errors: []int{http.StatusBadRequest, http.StatusNotFound, http.StatusServiceUnavailable}},
 	)
 	return eps
 }

@@ -136,6 +136,7 @@ func serveAppliance(args applianceArgs, log *slog.Logger, signals <-chan os.Sign
 	handler := api.New(api.Deps{
 		Config:  &a.config,
 		Store:   storeAPI{store},
+		Members: memberAdmin{store},
 		Ready:   api.ReadyFunc(a.ready),
 		Metrics: api.MetricsFunc(a.writeMetrics),
 		Trunks:  trunkMonitor{sipSrv},

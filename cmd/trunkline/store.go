@@ -112,10 +112,26 @@ func (s storeAPI) Config() *config.Config { return s.n.Config() }
 
 func (s storeAPI) Apply(ctx context.Context, ch config.Change) (*config.Config, error) {
 	cfg, err := s.n.Apply(ctx, ch)
+	return cfg, quorum(err)
+}
+
+// memberAdmin is the store as the API changes the cluster's membership.
+type memberAdmin struct{ n *cluster.Node }
+
+func (m memberAdmin) AddMember(ctx context.Context, id, raftAddr, apiAddr string) error {
+	return quorum(m.n.AddMember(ctx, id, raftAddr, apiAddr))
+}
+
+func (m memberAdmin) RemoveMember(ctx context.Context, id string) error {
+	return quorum(m.n.RemoveMember(ctx, id))
+}
+
+// quorum says "no quorum" in the API's terms.
+func quorum(err error) error {
 	if errors.Is(err, cluster.ErrNoQuorum) || errors.Is(err, cluster.ErrStopped) {
-		return nil, noQuorum{err}
+		return noQuorum{err}
 	}
-	return cfg, err
+	return err
 }
 
 // noQuorum is a store error the API answers with 503.
@@ -145,4 +161,5 @@ func (c clusterStatus) ClusterStatus() api.ClusterStatus {
 var (
 	_ api.ConfigStore    = storeAPI{}
 	_ api.ClusterMonitor = clusterStatus{}
+	_ api.ClusterAdmin   = memberAdmin{}
 )

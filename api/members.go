@@ -1,0 +1,90 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strings"
+)
+
+// ClusterAdmin changes the cluster's membership (package cluster
+// implements it). Its errors are mapped as ConfigStore's: a NotLeader error
+// forwards the request to the leader, a NoQuorum one answers 503,
+// config.ErrNotFound 404.
+type ClusterAdmin interface {
+	AddMember(ctx context.Context, id, raftAddr, apiAddr string) error
+	RemoveMember(ctx context.Context, id string) error
+}
+
+// memberRequest is the body of POST /cluster/1/members.
+type memberRequest struct {
+	ID   string `json:"id"`
+	Raft string `json:"raft"`
+	API  string `json:"api"`
+}
+
+// addMember answers POST /cluster/1/members: the node joins as a voter
+// (it must have been started with no bootstrap of its own) → 201 with the
+// member; 400 when a field is missing.
+func (h *handler) addMember(w http.ResponseWriter, r *http.Request) {
+	body, ok := readBody(w, r, resourceLimit, jsonMedia)
+	if !ok {
+		return
+	}
+	var m memberRequest
+	if !decodeJSON(w, body, &m) {
+		return
+	}
+	var missing []string
+	for _, f := range []struct{ name, v string }{{"id", m.ID}, {"raft", m.Raft}, {"api", m.API}} {
+		if strings.TrimSpace(f.v) == "" {
+			missing = append(missing, f.name)
+		}
+	}
+	if len(missing) > 0 {
+		writeError(w, http.StatusBadRequest, strings.Join(missing, ", ")+": required")
+		return
+	}
+	if h.membership(w, r, body, func(ctx context.Context, c ClusterAdmin) error {
+		return c.AddMember(ctx, m.ID, m.Raft, m.API)
+	}) {
+		writeJSON(w, http.StatusCreated, Peer(m))
+	}
+}
+
+// removeMember answers DELETE /cluster/1/members/{id} → 204.
+func (h *handler) removeMember(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	if h.membership(w, r, nil, func(ctx context.Context, c ClusterAdmin) error {
+		return c.RemoveMember(ctx, id)
+	}) {
+		w.WriteHeader(http.StatusNoContent)
+	}
+}
+
+// membership runs a membership change on the leader: forwarded there from
+// a follower, answered with the error's status when it fails. It reports
+// whether the change was made here.
+func (h *handler) membership(w http.ResponseWriter, r *http.Request, body []byte, change func(context.Context, ClusterAdmin) error) bool {
+	if h.deps.Members == nil {
+		writeError(w, http.StatusServiceUnavailable, "this node cannot change the cluster's membership")
+		return false
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), applyTimeout)
+	defer cancel()
+	err := change(ctx, h.deps.Members)
+	if err == nil {
+		return true
+	}
+	var nl NotLeader
+	if errors.As(err, &nl) {
+		h.forward(w, r, body, nl.LeaderAPI())
+		return false
+	}
+	status, text := errorStatus(err)
+	if status == http.StatusInternalServerError {
+		status = http.StatusBadRequest // raft refuses a change it cannot make (a single node, an unknown address)
+	}
+	writeError(w, status, text)
+	return false
+}
