@@ -22,6 +22,9 @@ type Deps struct {
 	// Members changes the cluster's membership (POST and DELETE
 	// /cluster/1/members); without it, those answer 503.
 	Members ClusterAdmin
+	// Scripts compiles a Lua script before it is stored; without it a
+	// script is stored unchecked.
+	Scripts ScriptChecker
 }
 
 // ConfigStore is the replicated configuration (package cluster implements
@@ -98,4 +101,10 @@ type TrunkMonitor interface {
 // node reports itself as the leader of a single-node cluster.
 type ClusterMonitor interface {
 	ClusterStatus() ClusterStatus
+}
+
+// ScriptChecker compiles a Lua script without loading it; the error names
+// the Lua line.
+type ScriptChecker interface {
+	CheckScript(id, source string) error
 }

@@ -104,10 +104,9 @@ func (h *handler) getScript(w http.ResponseWriter, r *http.Request) {
 }
 
 // putScript answers PUT /scripts/1/scripts/{id}: the body, Lua source as
-// text/plain, creates the script (201) or replaces it (200).
-//
-// TODO(scripts): compile the source and answer 400 with the Lua line when
-// it does not, once the Lua engine exists (DESIGN §5).
+// text/plain, creates the script (201) or replaces it (200). A source that
+// does not compile is refused with 400 and the Lua error, its line included
+// (Deps.Scripts); one that does is hot-loaded on every node once committed.
 func (h *handler) putScript(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
 	body, ok := readBody(w, r, resourceLimit, textMedia)
@@ -121,6 +120,12 @@ func (h *handler) putScript(w http.ResponseWriter, r *http.Request) {
 	case !utf8.Valid(body):
 		writeError(w, http.StatusBadRequest, "the body is not UTF-8 text")
 		return
+	}
+	if h.deps.Scripts != nil {
+		if err := h.deps.Scripts.CheckScript(id, string(body)); err != nil {
+			writeError(w, http.StatusBadRequest, err.Error())
+			return
+		}
 	}
 	status := http.StatusOK
 	if findScript(h.resources(), id) == nil {

@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -86,5 +87,38 @@ func TestMembersForwarded(t *testing.T) {
 	follower := membersAPI(t, &fakeMembers{err: notLeaderError{strings.TrimPrefix(leader.URL, "http://")}})
 	if rec := send(follower, "DELETE", "/cluster/1/members/dc1-c", "", ""); rec.Code != 204 || len(m.removed) != 1 {
 		t.Fatalf("forwarded DELETE: %d %s, leader removed %v", rec.Code, rec.Body, m.removed)
+	}
+}
+
+// checker refuses sources holding "syntax error".
+type checker struct{}
+
+func (checker) CheckScript(id, source string) error {
+	if strings.Contains(source, "syntax error") {
+		return errors.New(id + ":2: syntax error near 'then'")
+	}
+	return nil
+}
+
+// A script that does not compile is refused with 400 and the Lua error,
+// and nothing is stored.
+func TestPutScriptCompiled(t *testing.T) {
+	store := newStore(t, storeBase)
+	h := New(Deps{
+		Config:  store,
+		Store:   store,
+		Scripts: checker{},
+		Ready:   ReadyFunc(func() bool { return true }),
+		Metrics: MetricsFunc(func(io.Writer) {}),
+	}, nil)
+	rec := send(h, "PUT", "/scripts/1/scripts/bad", mediaText, "if then -- syntax error\n")
+	if rec.Code != 400 || !strings.Contains(errorText(rec), "bad:2: syntax error") {
+		t.Errorf("PUT of a broken script: %d %s", rec.Code, rec.Body)
+	}
+	if rec := send(h, "GET", "/scripts/1/scripts/bad", "", ""); rec.Code != 404 {
+		t.Errorf("the broken script was stored: %d", rec.Code)
+	}
+	if rec := send(h, "PUT", "/scripts/1/scripts/good", mediaText, "return 1\n"); rec.Code != 201 {
+		t.Errorf("PUT of a good script: %d %s", rec.Code, rec.Body)
 	}
 }

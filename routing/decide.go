@@ -14,8 +14,15 @@ import (
 // up); rnd may be nil (math/rand/v2's global source).
 func (t *Table) Decide(req *Request, at time.Time, health Health, rnd Rand) Decision {
 	d := Decision{Action: config.ActionForwardToCallRouting, Attempts: []Attempt{}, Skipped: []Skip{}}
-	ri := -1
-	if a := t.numbers[req.To]; a != nil {
+	// A script's set_route names the route, whatever the number and the
+	// criteria say.
+	ri := t.forced(req.Route)
+	a := t.numbers[req.To]
+	switch {
+	case ri >= 0:
+	case a == nil:
+		ri = t.match(req)
+	default:
 		d.Action = a.Type
 		switch a.Type {
 		case config.ActionForwardToCallRouting:
@@ -33,8 +40,6 @@ func (t *Table) Decide(req *Request, at time.Time, health Health, rnd Rand) Deci
 		default:
 			return d
 		}
-	} else {
-		ri = t.match(req)
 	}
 	if ri < 0 {
 		return d
@@ -43,6 +48,17 @@ func (t *Table) Decide(req *Request, at time.Time, health Health, rnd Rand) Deci
 	d.Route = &r.id
 	t.plan(&d, r, at, health, rnd)
 	return d
+}
+
+// forced returns the index of the ENABLED route named id, or -1.
+func (t *Table) forced(id string) int {
+	if id == "" {
+		return -1
+	}
+	if i, ok := t.routeByID[id]; ok && t.routes[i].enabled {
+		return i
+	}
+	return -1
 }
 
 // match returns the index of the first ENABLED route with a criterion matching

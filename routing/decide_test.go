@@ -290,3 +290,31 @@ func TestNoMatchJSON(t *testing.T) {
 		t.Errorf("got %s, want %s", got, want)
 	}
 }
+
+// A script's set_route names the route whatever the number and criteria
+// say; an unknown or disabled id changes nothing.
+func TestDecideForcedRoute(t *testing.T) {
+	tbl := table(t, `
+sipTrunks:
+  - {id: a, destinationHosts: [a.example]}
+  - {id: b, destinationHosts: [b.example]}
+numbers:
+  - {number: "4420", action: {type: FORWARD_TO_CALL_ROUTING, routeId: first}}
+routes:
+  - {id: first, criteria: [{to: "44.*"}], destinations: [{type: ENDPOINT, value: {type: SIP, sipTrunkId: a}}]}
+  - {id: second, destinations: [{type: ENDPOINT, value: {type: SIP, sipTrunkId: b}}]}
+  - {id: off, status: DISABLED, destinations: [{type: ENDPOINT, value: {type: SIP, sipTrunkId: b}}]}
+`)
+	for _, tc := range []struct{ to, route, want string }{
+		{"4420", "second", "second"},
+		{"4499", "second", "second"},
+		{"4499", "", "first"},
+		{"4499", "nope", "first"},
+		{"4499", "off", "first"},
+	} {
+		d := tbl.Decide(&Request{To: tc.to, Route: tc.route}, time.Now(), nil, nil)
+		if d.Route == nil || *d.Route != tc.want {
+			t.Errorf("to %s, set_route %q: route %v, want %s", tc.to, tc.route, d.Route, tc.want)
+		}
+	}
+}

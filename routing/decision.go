@@ -12,6 +12,10 @@ type Request struct {
 	Username   string   // R-URI user as received
 	SIPTrunkID string   // trunk the call came in on; "" when unknown
 	Headers    []Header // SIP headers as received
+	// Route, when it names an ENABLED route, is the route: a Lua script's
+	// call:set_route overrides the number's action and the criteria. An
+	// unknown or DISABLED id is ignored.
+	Route string
 }
 
 // Header is one SIP header of the inbound request.

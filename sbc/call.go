@@ -97,6 +97,7 @@ type call struct {
 	sent180, sent183 bool
 	earlySDP         bool // a provisional with SDP reached the caller
 	relay            *media.Relay
+	hooks            *hooks       // the call's Lua scripts; nil when none
 	desc             [2]sdpState  // per side: the description last sent to it
 	sdes             [2]srtpSide  // per side: SDES (RFC 4568) toward it
 	peer             [2]mediaPeer // per side: where its description said it receives
@@ -419,15 +420,27 @@ func (c *call) isCancelled() bool {
 // run sets the call up: decide, take media, hunt. It reports whether the
 // call connected, to be bridged; otherwise the caller has its final answer.
 func (c *call) run() bool {
-	c.decision = c.st.routes.Decide(&routing.Request{
+	req := &routing.Request{
 		From:       c.from,
 		To:         c.to,
 		Username:   c.inv.Recipient.User,
 		SIPTrunkID: c.trunk.ID,
-		Headers:    headersOf(c.inv),
-	}, time.Now(), c.s, nil)
+	}
+	if c.hooks = c.newHooks(); c.hooks != nil {
+		if rej := c.hookInvite(); rej != nil {
+			c.failA(rej)
+			return false
+		}
+		req.From, req.To, req.Headers, req.Route = c.from, c.to, c.hookHeaders(), c.hooks.call.Route
+	} else {
+		req.Headers = headersOf(c.inv)
+	}
+	c.decision = c.st.routes.Decide(req, time.Now(), c.s, nil)
 	if c.decision.Route != nil {
 		c.route = *c.decision.Route
+	}
+	if c.hooks != nil && len(c.decision.Attempts) > 0 {
+		c.hookRoute()
 	}
 	c.log.Debug("call received", "from", c.from, "to", c.to, "action", c.decision.Action,
 		"route", c.route, "attempts", len(c.decision.Attempts), "skipped", len(c.decision.Skipped))
@@ -783,6 +796,9 @@ func (c *call) writeLogs(end time.Time) {
 		a.Reason = c.hangupReason
 	}
 	c.s.recordLeg(a)
+	if c.hooks != nil {
+		c.hookEnd(&a)
+	}
 	for _, att := range c.attempts {
 		n := att.n
 		l := CallLog{

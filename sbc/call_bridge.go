@@ -109,6 +109,9 @@ func (c *call) connect(att *attempt, res *sip.Response) error {
 		c.log.Warn("200 OK to the caller not sent", "error", err.Error())
 	}
 	c.rearmSessions()
+	if c.hooks != nil {
+		c.hookAnswer()
+	}
 	now := time.Now()
 	c.waitAck(&ackWait{
 		side: sideA, cseq: c.inv.CSeq().SeqNo, tx: c.itx, res: c.a2xx,

@@ -410,6 +410,9 @@ func (c *call) buildInvite(att *attempt, tg target, transport string) (*sip.Requ
 			req.AppendHeader(sip.NewHeader(name, sipmsg.ExpandHeader(d.Value.CustomHeaders[name], c.to, c.from)))
 		}
 	}
+	if c.hooks != nil {
+		c.hookAttempt(att, req)
+	}
 	if att.challenge != "" {
 		if err := c.authorize(att, req); err != nil {
 			return nil, err

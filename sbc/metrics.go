@@ -22,7 +22,8 @@ type serverMetrics struct {
 	requests      map[sip.RequestMethod]*metrics.Counter
 	otherRequests *metrics.Counter
 	unknownSource *metrics.Counter
-	rateLimited   *metrics.Counter // UDP datagrams and TCP connections over sip.sourceRateLimit
+	rateLimited   *metrics.Counter             // UDP datagrams and TCP connections over sip.sourceRateLimit
+	luaHook       *metrics.PrometheusHistogram // time of each Lua hook call
 }
 
 // newServerMetrics registers the SIP side's series; activeCalls feeds
@@ -44,6 +45,7 @@ func newServerMetrics(activeCalls func() float64) *serverMetrics {
 	m.otherRequests = m.set.NewCounter(`trunkline_sip_requests_total{method="OTHER"}`)
 	m.unknownSource = m.set.NewCounter("trunkline_sip_unknown_source_total")
 	m.rateLimited = m.set.NewCounter("trunkline_sip_rate_limited_total")
+	m.luaHook = m.set.NewPrometheusHistogram("trunkline_lua_hook_seconds")
 	m.set.NewGauge("trunkline_calls_active", activeCalls)
 	return m
 }
@@ -134,4 +136,9 @@ func (m *serverMetrics) trunkChange(trunk string, down bool) {
 		state = "down"
 	}
 	m.set.GetOrCreateCounter(`trunkline_trunk_state_changes_total{trunk="` + labelValue(trunk) + `",state="` + state + `"}`).Inc()
+}
+
+// luaError counts a Lua hook that failed or overran its budget.
+func (m *serverMetrics) luaError(script, hook string) {
+	m.set.GetOrCreateCounter(`trunkline_lua_errors_total{script="` + labelValue(script) + `",hook="` + hook + `"}`).Inc()
 }

@@ -25,6 +25,7 @@ import (
 	"github.com/trunkline/trunkline/sbc/digest"
 	"github.com/trunkline/trunkline/sbc/resolve"
 	"github.com/trunkline/trunkline/sbc/trunkhealth"
+	"github.com/trunkline/trunkline/scripts"
 )
 
 // callLogKeep is how many call-leg records the server keeps in memory.
@@ -64,6 +65,7 @@ type Server struct {
 	health    *trunkhealth.Monitor        // OPTIONS polling of trunks
 	digest    digest.Client               // answers the challenges of trunks with outboundAuth
 	flood     *floodGuard                 // sip.sourceRateLimit
+	scripts   *scripts.Engine             // the configuration's Lua scripts
 	tls       atomic.Pointer[tlsFiles]    // sip.tls in force
 	tlsDialMu sync.Mutex                  // guards tlsDials
 	tlsDials  map[netip.AddrPort]*dialing // dials toward TLS trunks in progress
@@ -128,6 +130,10 @@ type state struct {
 	cfg     *config.Config
 	sources *sourceTable
 	routes  *routing.Table
+	// The Lua scripts every call runs (those no route names), and whether
+	// some route names one.
+	globals      []string
+	routeScripts bool
 }
 
 func newState(cfg *config.Config) (*state, error) {
@@ -139,7 +145,11 @@ func newState(cfg *config.Config) (*state, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &state{cfg: cfg, sources: sources, routes: routes}, nil
+	st := &state{cfg: cfg, sources: sources, routes: routes, globals: globalScripts(cfg)}
+	for _, r := range cfg.Routes {
+		st.routeScripts = st.routeScripts || r.ScriptID != ""
+	}
+	return st, nil
 }
 
 // Interface guard: the call path's routing decisions ask the server which
@@ -194,6 +204,7 @@ func New(opts Options, log *slog.Logger) (*Server, error) {
 		resolver:       newResolver(opts.Config.DNS.Servers),
 		dns:            resolve.New(opts.Config.DNS.Servers),
 		flood:          newFloodGuard(),
+		scripts:        scripts.New(scripts.Options{Logger: log.With("component", "scripts")}),
 		tlsOut:         newConnFeed(),
 		dialogs:        newDialogTable(),
 		callLogs:       newCallLogRing(callLogKeep),
@@ -218,6 +229,7 @@ func New(opts Options, log *slog.Logger) (*Server, error) {
 	s.metrics.set.RegisterMetricsWriter(func(w io.Writer) { writeRTP(w, s.pool) })
 	s.state.Store(st)
 	s.tls.Store(tlsFiles)
+	s.loadScripts(st.cfg)
 	s.syncTrunkMetrics(st.cfg)
 
 	sipLog := sipgoLogger(log)
@@ -430,6 +442,7 @@ func (s *Server) close() {
 	// run to their end at once.
 	s.owners.closeWait()
 	s.bg.closeWait()
+	s.scripts.Close()
 	if err := s.pool.Close(); err != nil {
 		s.log.Warn("media pool close", "error", err.Error())
 	}
@@ -480,6 +493,7 @@ func (s *Server) SetConfig(cfg *config.Config) error {
 	if old.cfg.SIP.Advertise != cfg.SIP.Advertise || old.cfg.Media != cfg.Media || !slices.Equal(old.cfg.DNS.Servers, cfg.DNS.Servers) {
 		s.log.Warn("sip.advertise, media or dns changed: restart to apply")
 	}
+	s.loadScripts(cfg)
 	s.syncTrunkMetrics(cfg)
 	s.health.Update(cfg.SIPTrunks)
 	s.reloadTLS(cfg.SIP.TLS)

@@ -137,6 +137,7 @@ func serveAppliance(args applianceArgs, log *slog.Logger, signals <-chan os.Sign
 		Config:  &a.config,
 		Store:   storeAPI{store},
 		Members: memberAdmin{store},
+		Scripts: sipSrv,
 		Ready:   api.ReadyFunc(a.ready),
 		Metrics: api.MetricsFunc(a.writeMetrics),
 		Trunks:  trunkMonitor{sipSrv},
