@@ -38,9 +38,9 @@ deps:
 vet:
 	$(GO) vet ./...
 
-## bench: routing and media benchmarks with allocation counts
+## bench: routing, media, store and script benchmarks with allocation counts
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem ./routing/ ./media/...
+	$(GO) test -run '^$$' -bench . -benchmem ./routing/ ./media/... ./cluster/ ./scripts/
 
 ## fuzz: run every Fuzz target for FUZZTIME each
 fuzz:
