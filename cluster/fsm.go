@@ -118,6 +118,9 @@ func (f *fsm) Apply(l *raft.Log) any {
 		f.publish(&next, false)
 		return nil
 	}
+	if res.err != nil {
+		f.log.Info("committed command refused", "index", l.Index, "type", byte(t), "error", res.err.Error())
+	}
 	changed := res.applied && res.err == nil && t != CmdMember
 	if changed {
 		next.cfg = res.cfg

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -111,6 +112,12 @@ type Node struct {
 	stop      context.CancelFunc
 	done      chan struct{} // closed when the notifier ends
 	started   bool
+	// startLast is the last log index the node held when it started:
+	// entries it replays before it serves the cluster's configuration.
+	startLast uint64
+	// caughtTo is the log index up to which CaughtUp found every command
+	// applied: later checks start there.
+	caughtTo atomic.Uint64
 
 	subMu  sync.Mutex
 	subs   map[int]func(*config.Config, uint64)
@@ -206,6 +213,8 @@ func (n *Node) Start(ctx context.Context) error {
 	}
 	nctx, cancel := context.WithCancel(context.Background())
 	n.raft, n.store, n.transport, n.raftAddr = r, store, trans, addr
+	n.startLast = r.LastIndex()
+	n.caughtTo.Store(0)
 	n.stop, n.done, n.started = cancel, make(chan struct{}), true
 	go n.notify(nctx, n.done)
 	n.log.Info("raft started", "raftAddr", string(addr), "peers", len(n.opts.Peers))

@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/hashicorp/raft"
@@ -103,4 +104,40 @@ func (n *Node) RaftState() float64 {
 func (n *Node) IsLeader() bool {
 	r := n.raftNode()
 	return r != nil && r.State() == raft.Leader
+}
+
+// CaughtUp reports whether this node knows a leader and its configuration
+// holds every command committed, and every command of the log it held when
+// it started (a restarted node replays those only once a leader tells it the
+// commit index; entries a new leader dropped meanwhile no longer count):
+// what it serves is the cluster's configuration, not an older one. raft's
+// own applied index runs ahead of the FSM, so the test is on the FSM: no
+// command between the FSM's last one and that target is left.
+func (n *Node) CaughtUp() bool {
+	n.mu.Lock()
+	r, logs, startLast := n.raft, n.store, n.startLast
+	n.mu.Unlock()
+	if r == nil {
+		return false
+	}
+	if addr, _ := r.LeaderWithID(); addr == "" {
+		return false
+	}
+	commit, err := strconv.ParseUint(r.Stats()["commit_index"], 10, 64)
+	if err != nil {
+		return false
+	}
+	target := max(commit, min(startLast, r.LastIndex()))
+	from := max(n.fsm.current().index, n.caughtTo.Load()) + 1
+	for i := from; i <= target; i++ {
+		var l raft.Log
+		if err := logs.GetLog(i, &l); err != nil {
+			continue // compacted into the snapshot the FSM restored
+		}
+		if l.Type == raft.LogCommand && i > n.fsm.current().index {
+			return false
+		}
+		n.caughtTo.Store(i)
+	}
+	return true
 }

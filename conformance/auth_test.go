@@ -337,13 +337,24 @@ func skipDirect(t *testing.T) {
 // echoing RTP probe.
 func startUASOnce(t *testing.T, dir, label, scenario, ip string, extra []string) *sippRun {
 	t.Helper()
-	r := &sippRun{
-		label: label, scenario: scenario, ip: ip, port: ports.one(t), transport: "udp",
-		mediaPort: ports.block(t, mediaBlock), dir: dir,
+	for try := 1; ; try++ {
+		r := &sippRun{
+			label: label, scenario: scenario, ip: ip, port: ports.one(t), transport: "udp",
+			mediaPort: ports.block(t, mediaBlock), dir: dir,
+		}
+		r.probe = newRTPProbe(t, r.ip, r.mediaPort+4, true)
+		startSIPp(t, r, "", extra)
+		// A port found free may be taken before SIPp binds it (another
+		// process of the machine): SIPp then exits at once; try others.
+		waitFor(5*time.Second, 10*time.Millisecond, func() bool {
+			return r.proc.exited() || portTaken(r.transport, r.ip, r.port)
+		})
+		if !r.proc.exited() || try == 3 || !strings.Contains(tail(r.file("errors"), 5), "errno = 98") {
+			return r
+		}
+		r.probe.close()
+		t.Logf("%s: port %d taken before SIPp bound it; trying another", label, r.port)
 	}
-	r.probe = newRTPProbe(t, r.ip, r.mediaPort+4, true)
-	startSIPp(t, r, "", extra)
-	return r
 }
 
 // runUAC runs a SIPp UAC of one call from ip to remote, calling service,

@@ -47,6 +47,9 @@ func TestMain(m *testing.M) {
 	suite.err = prepare(tmp)
 	code := m.Run()
 	os.RemoveAll(tmp)
+	if os.Getenv("CONFORMANCE_PORTS") != "" {
+		fmt.Fprintf(os.Stderr, "conformance: ports handed out up to %d (wrapped %d times)\n", ports.next, ports.wraps)
+	}
 	if code == 0 {
 		// Every probe, sink and process watcher must have ended with its
 		// test (STYLE: every goroutine has an owner and an end).

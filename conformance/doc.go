@@ -14,7 +14,10 @@
 // calls — a DNS SRV trunk whose primary dies, a trunk flooded past its
 // cpsLimit — and run as tests of their own with the same harness, as do
 // the trunk security tests of auth_test.go (inbound digest, REGISTER,
-// accessCode, outboundAuth, internationalCallsAllowed).
+// accessCode, outboundAuth, internationalCallsAllowed). TestCluster
+// (cluster_test.go) runs three trunkline processes as one Raft cluster:
+// writes on followers, the leader killed and restarted, a full restart and
+// a lone node refusing writes.
 // README.md says how to run one scenario, by the runner or by hand.
 //
 // It imports no package of the module: it sees trunkline as an operator and

@@ -39,8 +39,9 @@ func calleeIP(i int) string { return fmt.Sprintf("127.0.0.%d", 2+i) }
 var ports = &portAllocator{next: portLow + 2*rand.IntN((portHigh-portLow)/4)}
 
 type portAllocator struct {
-	mu   sync.Mutex
-	next int
+	mu    sync.Mutex
+	next  int
+	wraps int
 }
 
 const (
@@ -60,6 +61,7 @@ func (a *portAllocator) block(t *testing.T, n int) int {
 		}
 		if a.next+n > portHigh {
 			a.next = portLow
+			a.wraps++
 		}
 		first := a.next
 		a.next += n

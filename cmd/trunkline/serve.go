@@ -75,8 +75,13 @@ type appliance struct {
 	store  *cluster.Node
 
 	settings atomic.Pointer[config.Config] // this node's settings (its file)
-	applyMu  sync.Mutex                    // serialises putting configurations in force
-	applied  atomic.Bool                   // a stored configuration was put in force
+	applyMu  sync.Mutex                    // serialises putting configurations in force; guards sipUp and appliedIndex
+	sipUp    bool                          // SIP exists: committed configurations go to it
+	// appliedIndex is the store index of the configuration SIP has in
+	// force (0: the file's, or none); latest is the newest committed one.
+	appliedIndex uint64
+	latest       atomic.Pointer[stored]
+	readyLogged  atomic.Bool // the first time ready() held was logged
 }
 
 // serveAppliance is runAppliance without the process-wide set-up: it reads
@@ -107,6 +112,11 @@ func serveAppliance(args applianceArgs, log *slog.Logger, signals <-chan os.Sign
 		return exitFail
 	}
 	defer a.stopStore()
+	// Every configuration the cluster commits from now on is kept, and put
+	// in force once SIP exists; nothing applied while SIP is being built is
+	// missed.
+	unsubscribe := store.Subscribe(a.onCommitted)
+	defer unsubscribe()
 	if len(cfg.Cluster.Peers) == 0 {
 		// Alone, the node leads itself within moments: serve once it does,
 		// so that /healthz answers 200 from the start. In a cluster the node
@@ -164,10 +174,8 @@ func serveAppliance(args applianceArgs, log *slog.Logger, signals <-chan os.Sign
 	httpDone := make(chan error, 1)
 	go func() { httpDone <- httpSrv.Serve(ln) }()
 
-	// From now on every configuration the cluster commits is put in force;
-	// the file seeds the store when it holds nothing.
-	unsubscribe := store.Subscribe(a.applyStored)
-	defer unsubscribe()
+	a.sipStarted()
+	// The file seeds the store when it holds nothing.
 	if len(cfg.Cluster.Peers) == 0 {
 		a.seed(ctx, cfg) // it leads: done at once
 	} else {
@@ -307,9 +315,20 @@ func (a *appliance) reload() {
 }
 
 // ready reports whether the node serves (GET /healthz): SIP up and not
-// draining, and a cluster leader known.
+// draining, a cluster leader known, every committed change applied, and
+// SIP running the newest configuration.
 func (a *appliance) ready() bool {
-	return a.sip.Ready() && a.store.Status().Leader != ""
+	if !a.sip.Ready() || !a.store.CaughtUp() {
+		return false
+	}
+	a.applyMu.Lock()
+	ok := a.appliedIndex >= a.store.ConfigIndex()
+	applied := a.appliedIndex
+	a.applyMu.Unlock()
+	if ok && !a.readyLogged.Swap(true) {
+		a.log.Info("ready", "configIndex", applied, "status", a.store.Status())
+	}
+	return ok
 }
 
 // stopStore stops the node's member of the cluster.

@@ -88,18 +88,46 @@ func (a *appliance) seed(ctx context.Context, file *config.Config) {
 	}
 }
 
+// stored is a configuration the store committed, and its index.
+type stored struct {
+	cfg   *config.Config
+	index uint64
+}
+
+// onCommitted takes a configuration the store committed: kept as the
+// newest, and put in force when SIP exists.
+func (a *appliance) onCommitted(res *config.Config, index uint64) {
+	a.latest.Store(&stored{res, index})
+	a.applyStored(res, index)
+}
+
+// sipStarted lets committed configurations reach SIP, starting with the
+// newest one committed while SIP was being built.
+func (a *appliance) sipStarted() {
+	a.applyMu.Lock()
+	a.sipUp = true
+	a.applyMu.Unlock()
+	if l := a.latest.Load(); l != nil {
+		a.applyStored(l.cfg, l.index)
+	}
+}
+
 // applyStored puts a configuration committed to the store in force, with
-// this node's settings: SIP takes it for the next calls.
+// this node's settings: SIP takes it for the next calls. One older than
+// the configuration in force is dropped (two goroutines may race to apply).
 func (a *appliance) applyStored(res *config.Config, index uint64) {
 	a.applyMu.Lock()
 	defer a.applyMu.Unlock()
+	if !a.sipUp || index < a.appliedIndex {
+		return
+	}
 	cfg := merged(res, a.settings.Load())
 	if err := a.sip.SetConfig(cfg); err != nil {
 		a.log.Error("stored configuration not applied", "index", index, "error", err.Error())
 		return
 	}
 	a.config.set(cfg)
-	a.applied.Store(true)
+	a.appliedIndex = index
 	a.log.Info("configuration applied", "index", index,
 		"sipTrunks", len(cfg.SIPTrunks), "routes", len(cfg.Routes), "numbers", len(cfg.Numbers))
 }
