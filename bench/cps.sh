@@ -54,6 +54,7 @@ MIN_ACHIEVED=${MIN_ACHIEVED:-0.95}
 WATCH=${WATCH:-0}
 PPROF=${PPROF:-0}
 PPROF_PORT=${PPROF_PORT:-18090}
+HOOKS=${HOOKS:-0}                # 1: a global Lua script runs on_invite and on_route on every call
 OUT=${OUT:-$(mktemp -d /tmp/trunkline-bench.XXXXXX)}
 mkdir -p "$OUT"
 
@@ -149,6 +150,27 @@ routes:
       - type: ENDPOINT
         value: {type: SIP, sipTrunkId: uas}
 EOF
+if [[ "$HOOKS" == 1 ]]; then
+	# What an operator's routing script does on every call: look at the
+	# called number and a header, keep the plan unless told to reverse it.
+	cat >>"$cfg" <<'EOF'
+scripts:
+  - id: bench-hooks
+    source: |
+      local blocked = {["4490"] = true, ["4470"] = true}
+      function on_invite(call)
+        if blocked[string.sub(call.to, 1, 4)] then call:reject(403, "blocked") end
+        call.vars.tenant = call:header("X-Tenant") or "default"
+      end
+      function on_route(call, plan)
+        if call.vars.tenant == "reverse" then
+          local out = {}
+          for i = #plan, 1, -1 do out[#out + 1] = plan[i] end
+          return out
+        end
+      end
+EOF
+fi
 
 api() { curl -fsS --max-time 2 "http://$TL_IP:$API_PORT$1"; }
 active() { api /metrics | awk '$1=="trunkline_calls_active"{print int($2); f=1} END{if(!f) print -1}'; }
@@ -323,7 +345,7 @@ if [[ "$PPROF" == 1 ]]; then pprof_get heap.end.pb.gz 5 "/debug/pprof/heap?gc=1"
 {
 	echo
 	echo "trunkline CPS benchmark  $(date -u +%FT%TZ)  $(nproc) CPU  $(awk -F': ' '/^model name/{print $2; exit}' /proc/cpuinfo)"
-	echo "hold ${HOLD_MS} ms, ${DURATION} s per step, UDP, media anchored (relays allocated, no RTP sent)"
+	echo "hold ${HOLD_MS} ms, ${DURATION} s per step, UDP, media anchored (relays allocated, no RTP sent), Lua hooks $([[ "$HOOKS" == 1 ]] && echo on || echo off)"
 	echo
 	column -t -s $'\t' "$results"
 	echo

@@ -42,7 +42,62 @@ type Call struct {
 	Rejected   *Rejection        // set by call:reject
 	Route      string            // set by call:set_route
 
-	vars *lua.LTable // the live call.vars table, kept for the call's life
+	vars *lua.LTable   // the live call.vars table, kept for the call's life
+	lv   [6]lua.LValue // the string fields as Lua values, reused while unchanged
+	// call.headers as handed to the last hook, reused by the next while
+	// Headers is unchanged and the hook left the table as built: hdrFrom is
+	// the Headers it was built from, hdrKV its keys and values.
+	hdr     *lua.LTable
+	hdrFrom []Header
+	hdrKV   []lua.LValue
+}
+
+// headersTable returns call.headers for the next hook.
+func (c *Call) headersTable(L *lua.LState) *lua.LTable {
+	if c.hdr != nil && slices.Equal(c.hdrFrom, c.Headers) {
+		return c.hdr
+	}
+	c.hdr = headersToLua(L, c.Headers)
+	c.hdrFrom = slices.Clone(c.Headers)
+	c.hdrKV = c.hdrKV[:0]
+	for k, v := c.hdr.Next(lua.LNil); k != lua.LNil; k, v = c.hdr.Next(k) {
+		c.hdrKV = append(c.hdrKV, k, v)
+	}
+	return c.hdr
+}
+
+// headersDone forgets call.headers unless the hook left it as built and it
+// did not escape into call.vars.
+func (c *Call) headersDone(escaped bool) {
+	t := c.hdr
+	if t == nil {
+		return
+	}
+	intact := !escaped && t.Metatable == lua.LNil && t.MaxN() == 0
+	for i := 0; intact && i < len(c.hdrKV); i += 2 {
+		intact = same(t.RawGet(c.hdrKV[i]), c.hdrKV[i+1])
+	}
+	if intact {
+		last := lua.LValue(lua.LNil)
+		if n := len(c.hdrKV); n > 0 {
+			last = c.hdrKV[n-2]
+		}
+		k, _ := t.Next(last)
+		intact = k == lua.LNil
+	}
+	if !intact {
+		c.hdr, c.hdrFrom, c.hdrKV = nil, nil, nil
+	}
+}
+
+// box returns s as a Lua value, reusing the one made for field i last time
+// when s has not changed (a string becomes a Lua value at an allocation).
+func (c *Call) box(i int, s string) lua.LValue {
+	if x, ok := c.lv[i].(lua.LString); ok && string(x) == s {
+		return c.lv[i]
+	}
+	c.lv[i] = lua.LString(s)
+	return c.lv[i]
 }
 
 // Header returns the first header named name (case-insensitive).
@@ -106,26 +161,7 @@ func (s *Script) OnInvite(ctx context.Context, call *Call) (Result, error) {
 // an error wrapping ErrPlan, and the caller keeps its plan. Unknown trunk ids
 // are the caller's to check.
 func (s *Script) OnRoute(ctx context.Context, call *Call, plan []routing.Attempt) (Result, error) {
-	var tables []*lua.LTable
-	return s.callHook(ctx, HookRoute, call, &hookArgs{
-		push: func(L *lua.LState) int {
-			var t *lua.LTable
-			t, tables = planToLua(L, plan)
-			L.Push(t)
-			return 1
-		},
-		ret: func(L *lua.LState, ret lua.LValue, res *Result) error {
-			if ret == lua.LNil {
-				return nil
-			}
-			p, err := planFromLua(ret, plan, tables)
-			if err != nil {
-				return &Error{ScriptID: s.id, Hook: HookRoute, Msg: err.Error(), Kind: ErrPlan}
-			}
-			res.Plan, res.PlanReplaced = p, true
-			return nil
-		},
-	})
+	return s.callHook(ctx, HookRoute, call, &hookArgs{route: true, plan: plan})
 }
 
 // OnAttempt runs on_attempt(call, attempt) before the INVITE of one attempt.
@@ -227,6 +263,10 @@ func (s *Script) Run(ctx context.Context, hook string, call *Call, plan []routin
 type hookArgs struct {
 	push func(L *lua.LState) int                                // pushes the arguments after call
 	ret  func(L *lua.LState, ret lua.LValue, res *Result) error // reads the hook's return value
+	// on_route, without closures: the plan goes in as the VM's reusable
+	// attempt tables, and a returned list replaces it.
+	route bool
+	plan  []routing.Attempt
 }
 
 func (s *Script) callHook(ctx context.Context, hook string, call *Call, args *hookArgs) (Result, error) {
@@ -245,10 +285,18 @@ func (s *Script) callHook(ctx context.Context, hook string, call *Call, args *ho
 			return nil // the top level did not define it this time
 		}
 		L.Push(fn)
-		inv.callTbl = callToLua(inv.v, call)
+		inv.callTbl = inv.v.callTable(call)
 		L.Push(inv.callTbl)
 		n := 1
-		if args != nil && args.push != nil {
+		var tables []*lua.LTable
+		switch {
+		case args == nil:
+		case args.route:
+			var t *lua.LTable
+			t, tables = inv.v.planToLua(args.plan)
+			L.Push(t)
+			n++
+		case args.push != nil:
 			n += args.push(L)
 		}
 		if err := L.PCall(n, 1, nil); err != nil {
@@ -257,7 +305,18 @@ func (s *Script) callHook(ctx context.Context, hook string, call *Call, args *ho
 		ret := L.Get(-1)
 		L.Pop(1)
 		syncVars(call)
-		if args != nil && args.ret != nil {
+		switch {
+		case args == nil:
+		case args.route:
+			if ret == lua.LNil {
+				return nil
+			}
+			p, err := planFromLua(ret, args.plan, tables)
+			if err != nil {
+				return &Error{ScriptID: s.id, Hook: HookRoute, Msg: err.Error(), Kind: ErrPlan}
+			}
+			res.Plan, res.PlanReplaced = p, true
+		case args.ret != nil:
 			return args.ret(L, ret, &res)
 		}
 		return nil
@@ -268,23 +327,66 @@ func (s *Script) callHook(ctx context.Context, hook string, call *Call, args *ho
 	return res, nil
 }
 
-// callToLua builds the `call` table of one hook call.
+// callFields are the fields of `call` in the order callToLua sets them.
+var callFields = [...]string{"id", "from", "to", "username", "sipTrunkId", "sourceIp", "fromName", "headers", "vars", "rejected", "route"}
+
+var lastCallField lua.LValue = lua.LString(callFields[len(callFields)-1])
+
+// callToLua builds a new `call` table for c.
 func callToLua(v *vm, c *Call) *lua.LTable {
-	L := v.L
-	t := L.CreateTable(0, 12)
+	t := v.L.CreateTable(0, len(callFields))
 	t.Metatable = v.callMT
-	t.RawSetString("id", lua.LString(c.ID))
-	t.RawSetString("from", lua.LString(c.From))
-	t.RawSetString("to", lua.LString(c.To))
-	t.RawSetString("username", lua.LString(c.Username))
-	t.RawSetString("sipTrunkId", lua.LString(c.SIPTrunkID))
-	t.RawSetString("sourceIp", lua.LString(c.SourceIP))
+	fillCall(v.L, t, c)
+	return t
+}
+
+// callTable returns the VM's `call` table filled for c. The table is reused
+// from call to call: it holds every field of callFields (absent ones as
+// deleted keys, which keep their place in the iteration order), all set
+// afresh here; after the hook, callDone checks that the script added no other
+// key, and run drops it if it escaped into call.vars.
+func (v *vm) callTable(c *Call) *lua.LTable {
+	t := v.callTbl
+	if t == nil || v.callUses%rebuildEvery == 0 {
+		t = v.L.CreateTable(0, len(callFields))
+		t.Metatable = v.callMT
+		for _, f := range callFields {
+			t.RawSetString(f, lua.LFalse)
+		}
+		v.callTbl = t
+	}
+	v.callUses++
+	fillCall(v.L, t, c)
+	return t
+}
+
+// callDone keeps the VM's call table for the next hook only if the script
+// added no key to it.
+func (v *vm) callDone() {
+	t := v.callTbl
+	if t == nil {
+		return
+	}
+	if k, _ := t.Next(lastCallField); k != lua.LNil || t.MaxN() != 0 || t.Metatable != v.callMT {
+		v.callTbl = nil
+	}
+}
+
+func fillCall(L *lua.LState, t *lua.LTable, c *Call) {
+	t.RawSetString("id", c.box(0, c.ID))
+	t.RawSetString("from", c.box(1, c.From))
+	t.RawSetString("to", c.box(2, c.To))
+	t.RawSetString("username", c.box(3, c.Username))
+	t.RawSetString("sipTrunkId", c.box(4, c.SIPTrunkID))
+	t.RawSetString("sourceIp", c.box(5, c.SourceIP))
 	if c.FromName != "" {
 		t.RawSetString("fromName", lua.LString(c.FromName))
+	} else {
+		t.RawSetString("fromName", lua.LNil)
 	}
-	t.RawSetString("headers", headersToLua(L, c.Headers))
+	t.RawSetString("headers", c.headersTable(L))
 	if c.vars == nil {
-		c.vars = L.CreateTable(0, len(c.Vars))
+		c.vars = L.CreateTable(0, max(len(c.Vars), 4))
 		for k, val := range c.Vars {
 			c.vars.RawSetString(k, lua.LString(val))
 		}
@@ -292,11 +394,14 @@ func callToLua(v *vm, c *Call) *lua.LTable {
 	t.RawSetString("vars", c.vars)
 	if c.Rejected != nil {
 		t.RawSetString("rejected", rejectedToLua(L, c.Rejected))
+	} else {
+		t.RawSetString("rejected", lua.LNil)
 	}
 	if c.Route != "" {
 		t.RawSetString("route", lua.LString(c.Route))
+	} else {
+		t.RawSetString("route", lua.LNil)
 	}
-	return t
 }
 
 // headersToLua keys headers by name as received; repeated names (the first
@@ -333,27 +438,43 @@ func rejectedToLua(L *lua.LState, r *Rejection) *lua.LTable {
 }
 
 // syncVars copies the scalar entries of the live call.vars table into
-// Call.Vars, so the Go side can read them.
+// Call.Vars, so the Go side can read them; the map is replaced only when they
+// changed.
 func syncVars(c *Call) {
 	if c.vars == nil {
 		return
 	}
-	n := 0
-	c.vars.ForEach(func(k, v lua.LValue) { n++ })
-	if n == 0 && len(c.Vars) == 0 {
+	n, unchanged := 0, true
+	for k, v := c.vars.Next(lua.LNil); k != lua.LNil; k, v = c.vars.Next(k) {
+		ks, ok := k.(lua.LString)
+		if !ok {
+			continue
+		}
+		switch v.(type) {
+		case lua.LString, lua.LNumber, lua.LBool:
+		default:
+			continue
+		}
+		n++
+		if old, ok := c.Vars[string(ks)]; !ok || old != v.String() {
+			unchanged = false
+			break
+		}
+	}
+	if unchanged && n == len(c.Vars) {
 		return
 	}
 	m := make(map[string]string, n)
-	c.vars.ForEach(func(k, v lua.LValue) {
+	for k, v := c.vars.Next(lua.LNil); k != lua.LNil; k, v = c.vars.Next(k) {
 		ks, ok := k.(lua.LString)
 		if !ok {
-			return
+			continue
 		}
 		switch v.(type) {
 		case lua.LString, lua.LNumber, lua.LBool:
 			m[string(ks)] = v.String()
 		}
-	})
+	}
 	c.Vars = m
 }
 

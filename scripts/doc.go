@@ -26,24 +26,33 @@
 //
 // # Sandbox
 //
-// Each hook call runs on a pooled LState in a fresh global environment: the
-// script's top level runs again in it, so a global set in one call is absent
-// in the next. Only `call.vars` (a table kept in the Call) and tl.kv_* (the
-// caller's KV) outlive a hook. Available: the base functions assert, error,
+// Each hook call runs on a pooled LState and sees the script's globals as a
+// fresh run of its top level would leave them, so a global set in one call
+// is absent in the next. The top level runs once per VM and script version,
+// and a snapshot records every table, metatable and upvalue reachable from
+// its globals; after each call whatever the hook changed of those is put
+// back in place (vm_state.go). A top level that calls tl.* or math.random
+// runs again for every call instead, and a VM forgets a top level whose
+// objects a hook stored in call.vars (they then belong to that call). The
+// `call` table and on_route's attempt tables are likewise reused only while
+// hooks add nothing to them and keep them out of call.vars. Only `call.vars`
+// (a table kept in the Call) and tl.kv_* (the caller's KV) outlive a hook.
+// Available: the base functions assert, error,
 // ipairs, next, pairs, pcall, xpcall, rawequal, rawget, rawset, select,
 // tonumber, tostring, type, unpack, getmetatable, setmetatable; the string
 // (without dump), table and math (without randomseed) modules; and tl. Absent:
 // os, io, debug, coroutine, package, load, loadstring, loadfile, dofile,
 // require, module, collectgarbage, setfenv, getfenv, print, newproxy. The
-// modules are per-call proxies over locked metatables (getmetatable returns
+// modules are proxies over locked metatables (getmetatable returns
 // false, setmetatable refuses), and strings have their own locked metatable,
 // so a script can neither reach nor alter anything shared between calls.
 //
 // # Budget and memory cap
 //
 // A hook runs under a wall-clock budget (Options.Budget, default 50 ms; a
-// test_* function gets 1 s), also bounded by the caller's context: the VM
-// checks it before every instruction, and once it trips every instruction
+// test_* function gets 1 s), also bounded by the caller's context (one
+// timer per VM, re-armed per call): the VM checks it before every
+// instruction, and once it trips every instruction
 // raises, so pcall cannot swallow the cut-off. Memory is capped four ways:
 //   - Options.MemoryLimit (default 64 MiB): the bytes the process allocates
 //     while the hook runs, sampled every millisecond from the first

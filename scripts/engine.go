@@ -161,6 +161,9 @@ type Script struct {
 	proto  *lua.FunctionProto
 	hooks  map[string]bool
 	e      *Engine
+	// impure is set once the top level was seen to call tl.* or math.random:
+	// it then runs for every call instead of once per VM.
+	impure atomic.Bool
 }
 
 // ID returns the script's id.

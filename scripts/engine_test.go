@@ -111,7 +111,10 @@ func TestBudget(t *testing.T) {
 			if !errors.Is(err, ErrBudget) {
 				t.Fatalf("err = %v, want ErrBudget", err)
 			}
-			if d := time.Since(start); d > 500*time.Millisecond {
+			// The cut-off is what is asserted; the bound only catches a hook
+			// that was never cut (a loaded machine under -race takes a while
+			// to unwind a deep tail-call trace).
+			if d := time.Since(start); d > 5*time.Second {
 				t.Errorf("cut off after %v, budget 30ms", d)
 			}
 			var se *Error

@@ -197,7 +197,10 @@ func testRun(L *lua.LState) int {
 	if !s.Has(hook) {
 		L.RaiseError("tl.test.run: the script defines no %s", hook)
 	}
-	ctx := context.Context(inv.b)
+	// The hook's budget is bounded by this test's deadline (not by the test's
+	// budget itself: that belongs to this VM and is reset per call).
+	ctx, cancel := context.WithDeadline(inv.ctx, inv.b.deadline)
+	defer cancel()
 	var (
 		res Result
 		err error

@@ -34,6 +34,7 @@ func newTL(L *lua.LState, test bool) *lua.LTable {
 var logLevels = map[string]slog.Level{"debug": slog.LevelDebug, "info": slog.LevelInfo, "warn": slog.LevelWarn, "error": slog.LevelError}
 
 func tlLog(L *lua.LState) int {
+	markImpure(L)
 	inv := invOf(L)
 	lvl, ok := logLevels[L.CheckString(1)]
 	if !ok {
@@ -55,6 +56,7 @@ func tlLog(L *lua.LState) int {
 }
 
 func tlNow(L *lua.LState) int {
+	markImpure(L)
 	inv := invOf(L)
 	L.Push(lua.LNumber(float64(inv.s.e.opts.Now().UnixNano()) / 1e9))
 	return 1
@@ -71,6 +73,7 @@ func tlHTTPPost(L *lua.LState) int {
 // tlHTTP makes one request bounded by the hook's budget and the engine's
 // HTTP timeout, and returns status, body; or nil and the error text.
 func tlHTTP(L *lua.LState, method, url, body string) int {
+	markImpure(L)
 	inv := invOf(L)
 	o := inv.s.e.opts
 	if !strings.HasPrefix(url, "http://") && !strings.HasPrefix(url, "https://") {
@@ -113,6 +116,7 @@ func tlHTTP(L *lua.LState, method, url, body string) int {
 }
 
 func tlKVGet(L *lua.LState) int {
+	markImpure(L)
 	inv := invOf(L)
 	key := L.CheckString(1)
 	if inv.s.e.opts.KV == nil {
@@ -127,6 +131,7 @@ func tlKVGet(L *lua.LState) int {
 }
 
 func tlKVSet(L *lua.LState) int {
+	markImpure(L)
 	inv := invOf(L)
 	key, val := L.CheckString(1), L.CheckString(2)
 	if inv.s.e.opts.KV == nil {

@@ -7,6 +7,7 @@ import (
 	"runtime/metrics"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -33,13 +34,29 @@ var baseWhitelist = []string{
 // vm is one LState with its sandbox scaffolding. It is used by one goroutine
 // at a time (taken from and returned to Engine.pool).
 type vm struct {
-	L      *lua.LState
-	e      *Engine
-	base   *lua.LTable // whitelisted base functions, reached through envMT
-	envMT  *lua.LTable // {__index = base, __metatable = false}
-	mods   [4]module   // string, table, math, tl: per-call proxies of these
-	callMT *lua.LTable // {__index = call methods, __metatable = false}
-	testMT *lua.LTable // script test: locked metatable over tl.test
+	L        *lua.LState
+	e        *Engine
+	base     *lua.LTable              // whitelisted base functions, reached through envMT
+	envMT    *lua.LTable              // {__index = base, __metatable = false}
+	mods     [4]module                // string, table, math, tl: per-call proxies of these
+	callMT   *lua.LTable              // {__index = call methods, __metatable = false}
+	testMT   *lua.LTable              // script test: locked metatable over tl.test
+	shared   map[*lua.LTable]struct{} // the locked metatables above: never walked
+	states   map[*Script]*topState    // top levels run on this VM
+	callTbl  *lua.LTable              // the `call` table, reused (callTable)
+	callUses int
+	// on_route's attempt tables, reused (vm.planToLua)
+	attempts     []*lua.LTable
+	attemptsUsed int
+	attemptUses  int
+	planBuf      []*lua.LTable
+	b            budget
+	inv          invocation
+}
+
+func (v *vm) isShared(t *lua.LTable) bool {
+	_, ok := v.shared[t]
+	return ok
 }
 
 type module struct {
@@ -83,6 +100,11 @@ func newVM(e *Engine) *vm {
 	hardenTable(L, tab)
 	math := g.RawGetString("math").(*lua.LTable)
 	math.RawSetString("randomseed", lua.LNil)
+	random := math.RawGetString("random").(*lua.LFunction).GFunction
+	math.RawSetString("random", L.NewFunction(func(L *lua.LState) int {
+		markImpure(L)
+		return random(L)
+	}))
 
 	tl := newTL(L, e.test)
 	if t, ok := tl.RawGetString("test").(*lua.LTable); ok {
@@ -95,6 +117,14 @@ func newVM(e *Engine) *vm {
 		{"tl", locked(L, tl)},
 	}
 	v.callMT = locked(L, newCallMethods(L))
+	v.shared = map[*lua.LTable]struct{}{v.envMT: {}, v.callMT: {}}
+	if v.testMT != nil {
+		v.shared[v.testMT] = struct{}{}
+	}
+	for _, m := range v.mods {
+		v.shared[m.mt] = struct{}{}
+	}
+	v.states = map[*Script]*topState{}
 	return v
 }
 
@@ -107,9 +137,10 @@ func locked(L *lua.LState, t *lua.LTable) *lua.LTable {
 	return mt
 }
 
-// newEnv returns a fresh global environment for one hook call: the whitelisted
-// base functions (through the locked metatable), and fresh proxies of string,
-// table, math and tl, so nothing a call writes reaches the next one.
+// newEnv returns a fresh global environment for a run of a script's top
+// level: the whitelisted base functions (through the locked metatable), and
+// proxies of string, table, math and tl of its own, so nothing written to
+// them reaches the shared modules.
 func (v *vm) newEnv() *lua.LTable {
 	env := v.L.CreateTable(0, 16)
 	env.Metatable = v.envMT
@@ -127,20 +158,23 @@ func (v *vm) newEnv() *lua.LTable {
 	return env
 }
 
-// budget is the context a hook runs under. gopher-lua consults Done before
+// budget is the context a hook runs under; each VM has one, reset per call,
+// with one timer reused for every call. gopher-lua consults Done before
 // every instruction: once the budget trips (deadline or memory), every
 // instruction raises, so a pcall cannot swallow the cut-off.
 type budget struct {
-	parent     context.Context
+	parent     context.Context // owner goroutine only
 	parentDone <-chan struct{}
-	deadline   time.Time
-	memLimit   int64
-	memStart   uint64
-	memSample  []metrics.Sample
-	state      atomic.Int32 // 0 running, 1 over time, 2 over memory
-	finished   atomic.Bool
-	timer      atomic.Pointer[time.Timer]
 	inv        *invocation
+	deadline   time.Time    // written by the owner under mu, read by tick under mu
+	state      atomic.Int32 // 0 running, 1 over time, 2 over memory
+
+	mu        sync.Mutex // the timer's side
+	running   bool
+	memLimit  int64
+	memStart  uint64
+	memSample []metrics.Sample // nil until the first tick
+	timer     *time.Timer
 }
 
 const (
@@ -150,20 +184,35 @@ const (
 
 var closedCh = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
 
-func newBudget(parent context.Context, d time.Duration, memLimit int64, inv *invocation) *budget {
-	b := &budget{parent: parent, parentDone: parent.Done(), deadline: time.Now().Add(d), memLimit: memLimit, inv: inv}
-	if pd, ok := parent.Deadline(); ok && pd.Before(b.deadline) {
-		b.deadline = pd
+// begin arms the budget for one hook call.
+func (b *budget) begin(parent context.Context, d time.Duration, memLimit int64, inv *invocation) {
+	b.parent, b.parentDone, b.inv = parent, parent.Done(), inv
+	b.state.Store(0)
+	deadline := time.Now().Add(d)
+	if pd, ok := parent.Deadline(); ok && pd.Before(deadline) {
+		deadline = pd
 	}
-	b.timer.Store(time.AfterFunc(tickInterval, b.tick))
-	return b
+	b.mu.Lock()
+	b.deadline, b.memLimit, b.running = deadline, memLimit, true
+	if b.memSample != nil {
+		b.memSample[0].Name = "" // the baseline is taken again at the first tick
+	}
+	if b.timer == nil { // under mu: the first tick waits for the assignment
+		b.timer = time.AfterFunc(tickInterval, b.tick)
+	} else {
+		b.timer.Reset(tickInterval)
+	}
+	b.mu.Unlock()
 }
 
-// tick runs on the timer's goroutine every millisecond while the hook runs.
+// tick runs on the timer's goroutine every millisecond while a hook runs.
 // The heap baseline is taken at the first tick, so short hooks never pay for
-// reading runtime metrics.
+// reading runtime metrics. A tick left over from an earlier call finds
+// running false, or checks the current call (harmless).
 func (b *budget) tick() {
-	if b.finished.Load() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if !b.running {
 		return
 	}
 	if !time.Now().Before(b.deadline) {
@@ -172,7 +221,10 @@ func (b *budget) tick() {
 	}
 	if b.memLimit > 0 {
 		if b.memSample == nil {
-			b.memSample = []metrics.Sample{{Name: heapAllocs}}
+			b.memSample = []metrics.Sample{{}}
+		}
+		if b.memSample[0].Name == "" {
+			b.memSample[0].Name = heapAllocs
 			metrics.Read(b.memSample)
 			b.memStart = b.memSample[0].Value.Uint64()
 		} else {
@@ -183,16 +235,16 @@ func (b *budget) tick() {
 			}
 		}
 	}
-	if t := b.timer.Load(); t != nil {
-		t.Reset(tickInterval)
-	}
+	b.timer.Reset(tickInterval)
 }
 
+// finish disarms the budget and drops what it refers to.
 func (b *budget) finish() {
-	b.finished.Store(true)
-	if t := b.timer.Load(); t != nil {
-		t.Stop()
-	}
+	b.mu.Lock()
+	b.running = false
+	b.mu.Unlock()
+	b.timer.Stop()
+	b.parent, b.parentDone, b.inv = context.Background(), nil, nil
 }
 
 func (b *budget) Deadline() (time.Time, bool) { return b.deadline, true }
@@ -222,7 +274,8 @@ func (b *budget) Err() error {
 }
 
 // invocation is the Go side of one hook call, reached by the Go functions of
-// the call object and of tl through the LState's context.
+// the call object and of tl through the LState's context. Each VM has one,
+// reset per call.
 type invocation struct {
 	s       *Script
 	v       *vm
@@ -233,49 +286,119 @@ type invocation struct {
 	b       *budget
 	ctx     context.Context
 	tcalls  map[*lua.LTable]*Call // script test: the calls tl.test.call built
+	// topLevel is set while the script's top level runs; impure records that
+	// it called something whose result may differ from run to run.
+	topLevel, impure bool
 }
 
 func invOf(L *lua.LState) *invocation {
-	if b, ok := L.Context().(*budget); ok {
+	if b, ok := L.Context().(*budget); ok && b.inv != nil {
 		return b.inv
 	}
 	L.RaiseError("scripts: no invocation")
 	return nil
 }
 
-// run loads the script into a fresh environment on a pooled VM under a fresh
-// budget, then calls fn (which pushes and calls the hook). A failed VM is
-// discarded rather than pooled.
+// markImpure notes that the top level, if running, depends on more than its
+// source (tl.*, math.random), so it must run again for every call.
+func markImpure(L *lua.LState) {
+	if b, ok := L.Context().(*budget); ok && b.inv != nil && b.inv.topLevel {
+		b.inv.impure = true
+	}
+}
+
+// run takes a pooled VM, resets its budget, finds the script's top level on
+// it (run once per VM and version, or per call when impure), then calls fn
+// (which pushes and calls the hook) with the script's globals. Afterwards the
+// top level's objects are put back as they were. A failed VM is discarded
+// rather than pooled.
 func (s *Script) run(ctx context.Context, hook string, budgetDur time.Duration, call *Call, res *Result, fn func(inv *invocation, env *lua.LTable) error) error {
 	if ctx == nil {
 		ctx = context.Background()
 	}
 	e := s.e
 	v := e.getVM()
-	inv := &invocation{s: s, v: v, hook: hook, call: call, res: res, ctx: ctx}
-	b := newBudget(ctx, budgetDur, e.opts.MemoryLimit, inv)
-	inv.b = b
+	inv := &v.inv
+	*inv = invocation{s: s, v: v, hook: hook, call: call, res: res, ctx: ctx, b: &v.b}
+	b := &v.b
+	b.begin(ctx, budgetDur, e.opts.MemoryLimit, inv)
 	L := v.L
 	L.SetContext(b)
-	env := v.newEnv()
-	top := L.NewFunctionFromProto(s.proto)
-	top.Env = env
-	L.Push(top)
-	err := L.PCall(0, 0, nil)
+	st, cached, err := v.topLevel(s, inv)
 	if err == nil {
-		err = fn(inv, env)
+		err = fn(inv, st.env)
 	}
-	b.finish()
 	L.RemoveContext()
 	if err != nil {
+		err = s.wrapErr(hook, err, b)
+		b.finish()
 		L.Close()
-		return s.wrapErr(hook, err, b)
+		return err
 	}
+	b.finish()
+	if !cached {
+		st = nil
+	}
+	v.callDone()
+	escaped := false
+	if call != nil && call.vars != nil && !scalarOnly(call.vars) {
+		escaped = v.escapes(call.vars, st, call.hdr)
+	}
+	if escaped {
+		// What call.vars reaches now belongs to this call alone.
+		if st != nil {
+			delete(v.states, s)
+		}
+		v.callTbl = nil
+		clear(v.attempts)
+	} else if st != nil {
+		st.reset()
+	}
+	if call != nil {
+		call.headersDone(escaped)
+	}
+	v.attemptsDone()
+	*inv = invocation{}
 	e.putVM(v)
 	return nil
 }
 
-// topLevel runs the script's top level once and returns its global names.
+// topLevel returns the script's globals on this VM: the cached state, or a
+// fresh run of the top level in a new environment, cached unless the top
+// level turned out impure.
+func (v *vm) topLevel(s *Script, inv *invocation) (*topState, bool, error) {
+	if st, ok := v.states[s]; ok {
+		return st, true, nil
+	}
+	L := v.L
+	env := v.newEnv()
+	top := L.NewFunctionFromProto(s.proto)
+	top.Env = env
+	L.Push(top)
+	pure := !s.impure.Load()
+	inv.topLevel = pure
+	err := L.PCall(0, 0, nil)
+	inv.topLevel = false
+	if err != nil {
+		return nil, false, err
+	}
+	if !pure || inv.impure {
+		s.impure.Store(true)
+		return &topState{env: env}, false, nil
+	}
+	st := v.snapshot(env)
+	if st.open {
+		return st, false, nil
+	}
+	if len(v.states) >= maxStates {
+		clear(v.states)
+	}
+	v.states[s] = st
+	return st, true, nil
+}
+
+// topLevel runs the script's top level (or finds it run) and returns its
+// global names.
 func (s *Script) topLevel(ctx context.Context) (map[string]lua.LValue, error) {
 	globals := map[string]lua.LValue{}
 	err := s.run(ctx, "", s.e.opts.Budget, nil, nil, func(inv *invocation, env *lua.LTable) error {
