@@ -142,6 +142,7 @@ type Engine struct {
 	mu      sync.Mutex // serialises writers of scripts
 	scripts atomic.Pointer[map[string]*Script]
 	test    bool // tl.test is present (script test only)
+	watch   watchdog
 }
 
 // New returns an engine with no scripts. It does no I/O.
@@ -284,8 +285,10 @@ func (e *Engine) getVM() *vm {
 	}
 }
 
-// Close drops the idle VMs. Hooks may still run afterwards (on new VMs).
+// Close drops the idle VMs and stops the budget watchdog: call it once no
+// hook runs any more (a hook started afterwards would run unchecked).
 func (e *Engine) Close() {
+	e.watch.close()
 	for {
 		select {
 		case v := <-e.pool:

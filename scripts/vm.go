@@ -82,6 +82,7 @@ func newVM(e *Engine) *vm {
 	}
 	g := L.G.Global
 	v := &vm{L: L, e: e}
+	v.b.watch = &e.watch
 	v.base = L.NewTable()
 	for _, name := range baseWhitelist {
 		v.base.RawSetString(name, g.RawGetString(name))
@@ -159,9 +160,9 @@ func (v *vm) newEnv() *lua.LTable {
 }
 
 // budget is the context a hook runs under; each VM has one, reset per call,
-// with one timer reused for every call. gopher-lua consults Done before
-// every instruction: once the budget trips (deadline or memory), every
-// instruction raises, so a pcall cannot swallow the cut-off.
+// checked every millisecond by the engine's watchdog. gopher-lua consults
+// Done before every instruction: once the budget trips (deadline or
+// memory), every instruction raises, so a pcall cannot swallow the cut-off.
 type budget struct {
 	parent     context.Context // owner goroutine only
 	parentDone <-chan struct{}
@@ -169,12 +170,12 @@ type budget struct {
 	deadline   time.Time    // written by the owner under mu, read by tick under mu
 	state      atomic.Int32 // 0 running, 1 over time, 2 over memory
 
-	mu        sync.Mutex // the timer's side
+	mu        sync.Mutex // the watchdog's side
 	running   bool
 	memLimit  int64
 	memStart  uint64
 	memSample []metrics.Sample // nil until the first tick
-	timer     *time.Timer
+	watch     *watchdog
 }
 
 const (
@@ -197,18 +198,13 @@ func (b *budget) begin(parent context.Context, d time.Duration, memLimit int64, 
 	if b.memSample != nil {
 		b.memSample[0].Name = "" // the baseline is taken again at the first tick
 	}
-	if b.timer == nil { // under mu: the first tick waits for the assignment
-		b.timer = time.AfterFunc(tickInterval, b.tick)
-	} else {
-		b.timer.Reset(tickInterval)
-	}
 	b.mu.Unlock()
+	b.watch.add(b)
 }
 
-// tick runs on the timer's goroutine every millisecond while a hook runs.
-// The heap baseline is taken at the first tick, so short hooks never pay for
-// reading runtime metrics. A tick left over from an earlier call finds
-// running false, or checks the current call (harmless).
+// tick runs on the watchdog's goroutine every millisecond while a hook
+// runs. The heap baseline is taken at the first tick, so short hooks never
+// pay for reading runtime metrics.
 func (b *budget) tick() {
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -235,15 +231,14 @@ func (b *budget) tick() {
 			}
 		}
 	}
-	b.timer.Reset(tickInterval)
 }
 
 // finish disarms the budget and drops what it refers to.
 func (b *budget) finish() {
+	b.watch.remove(b)
 	b.mu.Lock()
 	b.running = false
 	b.mu.Unlock()
-	b.timer.Stop()
 	b.parent, b.parentDone, b.inv = context.Background(), nil, nil
 }
 
