@@ -337,10 +337,16 @@ func skipDirect(t *testing.T) {
 // echoing RTP probe.
 func startUASOnce(t *testing.T, dir, label, scenario, ip string, extra []string) *sippRun {
 	t.Helper()
+	return startUASCalls(t, dir, label, scenario, ip, 1, extra)
+}
+
+// startUASCalls is startUASOnce taking calls calls (-m) before it ends.
+func startUASCalls(t *testing.T, dir, label, scenario, ip string, calls int, extra []string) *sippRun {
+	t.Helper()
 	for try := 1; ; try++ {
 		r := &sippRun{
 			label: label, scenario: scenario, ip: ip, port: ports.one(t), transport: "udp",
-			mediaPort: ports.block(t, mediaBlock), dir: dir,
+			mediaPort: ports.block(t, mediaBlock), dir: dir, calls: calls,
 		}
 		r.probe = newRTPProbe(t, r.ip, r.mediaPort+4, true)
 		startSIPp(t, r, "", extra)

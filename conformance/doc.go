@@ -14,7 +14,9 @@
 // calls — a DNS SRV trunk whose primary dies, a trunk flooded past its
 // cpsLimit — and run as tests of their own with the same harness, as do
 // the trunk security tests of auth_test.go (inbound digest, REGISTER,
-// accessCode, outboundAuth, internationalCallsAllowed). TestCluster
+// accessCode, outboundAuth, internationalCallsAllowed) and the Lua hook
+// tests of scripts_test.go (global scripts that refuse a call, rewrite the
+// called number, reorder the plan, stamp a header, and fail). TestCluster
 // (cluster_test.go) runs three trunkline processes as one Raft cluster:
 // writes on followers, the leader killed and restarted, a full restart and
 // a lone node refusing writes.

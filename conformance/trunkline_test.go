@@ -43,7 +43,11 @@ type applianceOpts struct {
 	dnsServers []string      // dns.servers; none = no dns section
 	callers    []callerTrunk // the inbound-only trunks; none = trunk "caller" from callerIP
 	routeTo    string        // the route's `to` criterion (a number or regex); "" = calledNumber
+	scripts    []luaScript   // scripts (DESIGN §6), inline; no route names them: global
 }
+
+// luaScript is one entry of the configuration's scripts, inline.
+type luaScript struct{ id, source string }
 
 // callerTrunk is an inbound-only trunk: STATIC, known by its source
 // address, unless typ says otherwise.
@@ -176,6 +180,15 @@ api:
 				fmt.Fprintf(&b, "        connectTimeout: %d\n", tr.connectTimeout)
 			}
 			fmt.Fprintf(&b, "        value: {type: SIP, sipTrunkId: %s}\n", tr.id)
+		}
+	}
+	if len(a.opts.scripts) > 0 {
+		b.WriteString("scripts:\n")
+		for _, sc := range a.opts.scripts {
+			fmt.Fprintf(&b, "  - id: %s\n    source: |\n", sc.id)
+			for _, line := range strings.Split(strings.TrimRight(sc.source, "\n"), "\n") {
+				b.WriteString(strings.TrimRight("      "+line, " ") + "\n")
+			}
 		}
 	}
 	path := filepath.Join(a.dir, "trunkline.yaml")

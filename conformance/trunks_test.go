@@ -30,7 +30,7 @@ const (
 	uacCallOr503     = "uac_call_or_503.xml"
 )
 
-var standaloneScenarioFiles = append([]string{uasAnswerOptions, uacCallOr503}, authScenarioFiles...)
+var standaloneScenarioFiles = slices.Concat([]string{uasAnswerOptions, uacCallOr503}, authScenarioFiles, scriptScenarioFiles)
 
 // Bounds and settings of the trunk tests.
 const (
