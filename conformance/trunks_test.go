@@ -198,11 +198,13 @@ func TestSRVFailover(t *testing.T) {
 
 	// The primary comes back on its address: polling marks it in service
 	// again (upAfter 1) and call 4 lands on it, SRV priority first.
+	// From before the sink goes: the first poll the revived UAS answers may
+	// come as soon as it binds, before waitListening notices.
+	back := time.Now()
 	dead.close()
 	revived := startUASAt(t, dir, "uas-primary2", primary.ip, primary.port)
 	o.callees = append(o.callees, &calleeRun{id: "carrier", ip: revived.ip, port: revived.port, transport: "udp", sipp: revived})
 	revived.waitListening(t)
-	back := time.Now()
 	if _, ok := waitLog(a, back, func(l logLine) bool {
 		return l.Msg == "trunk address in service" && l.SIPTrunkID == "carrier" && l.Addr == primaryAddr
 	}); !ok {

@@ -33,8 +33,10 @@ func hasResources(c *config.Config) bool {
 	return len(c.SIPTrunks)+len(c.Numbers)+len(c.Routes)+len(c.CallsConfigurations)+len(c.Scripts) > 0
 }
 
-// newStore builds this node's member of the cluster from its settings. It
-// does no I/O.
+// newStore builds this node's member of the cluster from its settings. A
+// node with peers and no raft state first asks them whether a cluster
+// already runs without it (joinExisting): then it does not bootstrap, and
+// waits to be added through POST /cluster/1/members.
 func newStore(cfg *config.Config, a *appliance) (*cluster.Node, error) {
 	opts := cluster.Options{
 		NodeID:     cfg.Node.ID,
@@ -44,6 +46,7 @@ func newStore(cfg *config.Config, a *appliance) (*cluster.Node, error) {
 		Peers:      cfg.Cluster.Peers,
 		Logger:     a.log,
 	}
+	opts.NoBootstrap = a.joinExisting(cfg)
 	if len(cfg.Cluster.Peers) == 0 {
 		// A single voter has nobody to wait for: it elects itself at once
 		// rather than after raft's cluster-sized timeouts.
