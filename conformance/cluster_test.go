@@ -84,8 +84,22 @@ func (n *clusterNode) apiAddr() string  { return fmt.Sprintf("%s:%d", trunklineI
 func writeClusterConfigs(t *testing.T, nodes []*clusterNode) {
 	t.Helper()
 	for _, n := range nodes {
-		var b strings.Builder
-		fmt.Fprintf(&b, `# Written by TestCluster for node %[1]s.
+		var peers []*clusterNode
+		for _, p := range nodes {
+			if p != n {
+				peers = append(peers, p)
+			}
+		}
+		writeClusterConfig(t, n, peers)
+	}
+}
+
+// writeClusterConfig writes one node's trunkline.yaml: its own ports, peers
+// as cluster.peers, the cluster's token and the seed resources.
+func writeClusterConfig(t *testing.T, n *clusterNode, peers []*clusterNode) {
+	t.Helper()
+	var b strings.Builder
+	fmt.Fprintf(&b, `# Written by TestCluster for node %[1]s.
 node: {id: %[1]s, dataDir: %[2]q}
 sip:
   listen: ["udp://%[3]s:%[4]d", "tcp://%[3]s:%[4]d"]
@@ -101,13 +115,11 @@ cluster:
   raftListen: "%[10]s"
   peers:
 `, n.id, filepath.Join(n.dir, "data"), trunklineIP, n.sipPort, drainTimeout,
-			n.rtpLow, n.rtpLow+rtpPortCount-1, n.apiAddr(), clusterToken, n.raftAddr())
-		for _, p := range nodes {
-			if p != n {
-				fmt.Fprintf(&b, "    - {id: %s, raft: %q, api: %q}\n", p.id, p.raftAddr(), p.apiAddr())
-			}
-		}
-		b.WriteString(`sipTrunks:
+		n.rtpLow, n.rtpLow+rtpPortCount-1, n.apiAddr(), clusterToken, n.raftAddr())
+	for _, p := range peers {
+		fmt.Fprintf(&b, "    - {id: %s, raft: %q, api: %q}\n", p.id, p.raftAddr(), p.apiAddr())
+	}
+	b.WriteString(`sipTrunks:
   - {id: seed-caller, name: seed caller, type: STATIC, sourceHosts: ["127.0.0.10/32"]}
   - {id: seed-pbx, name: seed pbx, type: STATIC, sourceHosts: ["127.0.0.2/32"], destinationHosts: ["127.0.0.2:5060"]}
 routes:
@@ -117,11 +129,10 @@ routes:
     destinations:
       - {type: ENDPOINT, value: {type: SIP, sipTrunkId: seed-pbx}}
 `)
-		n.cfgText = []byte(b.String())
-		n.cfg = filepath.Join(n.dir, "trunkline.yaml")
-		if err := os.WriteFile(n.cfg, n.cfgText, 0o644); err != nil {
-			t.Fatal(err)
-		}
+	n.cfgText = []byte(b.String())
+	n.cfg = filepath.Join(n.dir, "trunkline.yaml")
+	if err := os.WriteFile(n.cfg, n.cfgText, 0o644); err != nil {
+		t.Fatal(err)
 	}
 }
 
