@@ -172,8 +172,10 @@ func (n *Node) Seed(ctx context.Context, cfg *config.Config, overwrite bool) (bo
 	if res.err != nil {
 		return false, res.err
 	}
-	if res.applied {
+	if res.applied && overwrite {
 		n.log.Warn("configuration imported into the replicated store", "overwrite", overwrite)
+	} else if res.applied {
+		n.log.Info("configuration imported into the replicated store", "overwrite", overwrite)
 	} else {
 		n.log.Info("the replicated store already holds configuration: the file is ignored (use --config-overwrite to import it)")
 	}

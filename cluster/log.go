@@ -2,8 +2,11 @@ package cluster
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"io"
 	"log/slog"
+	"net"
 
 	"github.com/hashicorp/go-hclog"
 )
@@ -12,6 +15,17 @@ import (
 type hclogSink struct{ log *slog.Logger }
 
 func (s hclogSink) Accept(name string, level hclog.Level, msg string, args ...any) {
+	for i, a := range args {
+		if f, ok := a.(hclog.Format); ok && len(f) > 0 {
+			if format, ok := f[0].(string); ok {
+				args[i] = fmt.Sprintf(format, f[1:]...)
+			}
+		}
+		// A peer's connection closed as the node stops: not an error.
+		if err, ok := a.(error); ok && level >= hclog.Error && errors.Is(err, net.ErrClosed) {
+			level = hclog.Debug
+		}
+	}
 	var l slog.Level
 	switch {
 	case level <= hclog.Debug:
@@ -28,7 +42,7 @@ func (s hclogSink) Accept(name string, level hclog.Level, msg string, args ...an
 		return
 	}
 	if name != "" {
-		args = append(args, "component", name)
+		args = append(args, "subsystem", name) // the node's logger names the component
 	}
 	s.log.Log(ctx, l, msg, args...)
 }
