@@ -40,7 +40,7 @@ vet:
 
 ## bench: routing, media, store and script benchmarks with allocation counts
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem ./routing/ ./media/... ./cluster/ ./scripts/
+	$(GO) test -run '^$$' -bench . -benchmem ./routing/ ./media/... ./cluster/ ./scripts/ ./cmd/...
 
 ## fuzz: run every Fuzz target for FUZZTIME each
 fuzz:
