@@ -109,3 +109,39 @@ func TestCheckScript(t *testing.T) {
 		t.Error("a broken script was loaded, or took the good one with it")
 	}
 }
+
+// A route's scriptId runs for that route's calls, from on_route on, after
+// the global scripts: here it reverses the plan, and the global script
+// still stamps its header.
+func TestRouteScript(t *testing.T) {
+	r := newCallRig(t, "", "")
+	cfg := r.s.Config().Clone()
+	cfg.Scripts = append(cfg.Scripts,
+		config.Script{ID: "pick", Source: `
+function on_invite(call) call:reject(500, "route scripts get no on_invite") end
+function on_route(call, plan)
+  local out = {}
+  for i = #plan, 1, -1 do out[#out + 1] = plan[i] end
+  return out
+end
+`},
+		config.Script{ID: "global", Source: `function on_attempt(call, a) call:set_header("X-Global", "yes") end`})
+	for i := range cfg.Routes {
+		if cfg.Routes[i].ID == "main" {
+			cfg.Routes[i].ScriptID = "pick"
+		}
+	}
+	if err := r.s.SetConfig(cfg); err != nil {
+		t.Fatal(err)
+	}
+	oc := r.call()
+	in := r.c2.nextInvite()
+	if h := in.req.GetHeader("X-Global"); h == nil || h.Value() != "yes" {
+		t.Errorf("X-Global %v: the global script did not run alongside the route's", h)
+	}
+	in.respond(486, "Busy Here", nil)
+	if res := oc.final(); res.StatusCode != 486 {
+		t.Fatalf("got %d, want 486 (carrier-2 first, then the hunt stops)", res.StatusCode)
+	}
+	r.c1.noInvite()
+}
