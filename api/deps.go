@@ -25,6 +25,9 @@ type Deps struct {
 	// Scripts compiles a Lua script before it is stored; without it a
 	// script is stored unchecked.
 	Scripts ScriptChecker
+	// KV is the replicated key/value store of tl.kv_*; without it /kv/1
+	// answers 503.
+	KV KVStore
 }
 
 // ConfigStore is the replicated configuration (package cluster implements

@@ -24,6 +24,11 @@ const (
 	// CmdMember records (or with Remove, forgets) the API address of a
 	// member of the cluster, so every node can name the leader's.
 	CmdMember CommandType = 3
+	// CmdKV sets a key of the key/value store of Lua scripts (tl.kv_get,
+	// tl.kv_set) to a value, or deletes it when the value is empty (body:
+	// kvRecord). It is not ignorable: a node that skipped it would serve a
+	// different store.
+	CmdKV CommandType = 4
 
 	// IgnorableFlag marks a type that nodes which do not know it may skip:
 	// types added later that only add information set it, so a node of an
@@ -40,6 +45,8 @@ func (t CommandType) String() string {
 		return "seed"
 	case CmdMember:
 		return "member"
+	case CmdKV:
+		return "kv"
 	}
 	return fmt.Sprintf("type %d", byte(t))
 }

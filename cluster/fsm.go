@@ -20,6 +20,7 @@ import (
 type state struct {
 	cfg      *config.Config    // the resources; node settings are zero
 	members  map[string]string // node id → API address, as recorded by CmdMember
+	kv       map[string]string // the key/value store of CmdKV (tl.kv_get, tl.kv_set)
 	index    uint64            // the last log index applied
 	cfgIndex uint64            // the log index that produced cfg
 	broken   error             // an *UnknownCommandError: the FSM stopped here
@@ -62,7 +63,7 @@ var _ raft.FSM = (*fsm)(nil)
 
 func newFSM(log *slog.Logger) *fsm {
 	f := &fsm{log: log, wake: make(chan struct{}, 1)}
-	f.state.Store(&state{cfg: &config.Config{}, members: map[string]string{}})
+	f.state.Store(&state{cfg: &config.Config{}, members: map[string]string{}, kv: map[string]string{}})
 	return f
 }
 
@@ -121,7 +122,9 @@ func (f *fsm) Apply(l *raft.Log) any {
 	if res.err != nil {
 		f.log.Info("committed command refused", "index", l.Index, "type", byte(t), "error", res.err.Error())
 	}
-	changed := res.applied && res.err == nil && t != CmdMember
+	// Only changes and seeds make a new configuration: members and the
+	// key/value store are no news for the subscribers.
+	changed := res.applied && res.err == nil && (t == CmdChange || t == CmdSeed)
 	if changed {
 		next.cfg = res.cfg
 		next.cfgIndex = l.Index
@@ -172,6 +175,8 @@ func (f *fsm) apply(next *state, t CommandType, body []byte) *applyResult {
 		}
 		next.members = members
 		return &applyResult{cfg: next.cfg, applied: true}
+	case CmdKV:
+		return applyKV(next, body)
 	}
 	if t&IgnorableFlag != 0 {
 		return nil
@@ -182,16 +187,26 @@ func (f *fsm) apply(next *state, t CommandType, body []byte) *applyResult {
 	return &applyResult{err: err}
 }
 
-// snapshotVersion is the version of the snapshot body.
-const snapshotVersion = 1
+// snapshotVersion is the newest version of the snapshot body; Restore
+// reads every version from 1 to it.
+//
+//   - 1: config, members, index, cfgIndex.
+//   - 2: adds kv, the key/value store.
+//
+// Persist writes version 1 when the key/value store is empty (the body is
+// then exactly a version 1 body), so that nodes of an older version, which
+// refuse version 2 loudly rather than drop the store, keep reading the
+// snapshots of a cluster that does not use the store.
+const snapshotVersion = 2
 
 // snapshotBody is what a snapshot holds, as JSON.
 type snapshotBody struct {
 	Version  int               `json:"version"`
 	Config   *config.Config    `json:"config"`
 	Members  map[string]string `json:"members,omitempty"`
-	Index    uint64            `json:"index"`    // the last entry applied
-	CfgIndex uint64            `json:"cfgIndex"` // the entry that produced Config
+	KV       map[string]string `json:"kv,omitempty"` // version 2
+	Index    uint64            `json:"index"`        // the last entry applied
+	CfgIndex uint64            `json:"cfgIndex"`     // the entry that produced Config
 }
 
 // Snapshot captures the current state: the state is immutable, so this is
@@ -212,8 +227,11 @@ func (f *fsm) Restore(rc io.ReadCloser) error {
 	if err := json.NewDecoder(rc).Decode(&b); err != nil {
 		return fmt.Errorf("cluster: decode snapshot: %w", err)
 	}
-	if b.Version != snapshotVersion {
-		return fmt.Errorf("cluster: snapshot version %d, this node reads %d", b.Version, snapshotVersion)
+	if b.Version < 1 || b.Version > snapshotVersion {
+		return fmt.Errorf("cluster: snapshot version %d, this node reads 1 to %d", b.Version, snapshotVersion)
+	}
+	if b.Version < 2 {
+		b.KV = nil // version 1 has no key/value store
 	}
 	if b.Config == nil {
 		b.Config = &config.Config{}
@@ -221,7 +239,10 @@ func (f *fsm) Restore(rc io.ReadCloser) error {
 	if b.Members == nil {
 		b.Members = map[string]string{}
 	}
-	s := &state{cfg: b.Config, members: b.Members, index: b.Index, cfgIndex: b.CfgIndex}
+	if b.KV == nil {
+		b.KV = map[string]string{}
+	}
+	s := &state{cfg: b.Config, members: b.Members, kv: b.KV, index: b.Index, cfgIndex: b.CfgIndex}
 	f.publish(s, true)
 	return nil
 }
@@ -229,7 +250,10 @@ func (f *fsm) Restore(rc io.ReadCloser) error {
 type fsmSnapshot struct{ s *state }
 
 func (s *fsmSnapshot) Persist(sink raft.SnapshotSink) error {
-	b := snapshotBody{Version: snapshotVersion, Config: s.s.cfg, Members: s.s.members, Index: s.s.index, CfgIndex: s.s.cfgIndex}
+	b := snapshotBody{Version: snapshotVersion, Config: s.s.cfg, Members: s.s.members, KV: s.s.kv, Index: s.s.index, CfgIndex: s.s.cfgIndex}
+	if len(b.KV) == 0 {
+		b.Version, b.KV = 1, nil
+	}
 	if err := json.NewEncoder(sink).Encode(&b); err != nil {
 		_ = sink.Cancel()
 		return fmt.Errorf("cluster: write snapshot: %w", err)

@@ -16,7 +16,9 @@
 // the trunk security tests of auth_test.go (inbound digest, REGISTER,
 // accessCode, outboundAuth, internationalCallsAllowed) and the Lua hook
 // tests of scripts_test.go (global scripts that refuse a call, rewrite the
-// called number, reorder the plan, stamp a header, and fail). TestCluster
+// called number, reorder the plan, stamp a header, and fail) and of
+// scripts_reload_test.go (a route's own script next to a global one, a
+// script replaced through the API and hot-loaded). TestCluster
 // (cluster_test.go) runs three trunkline processes as one Raft cluster:
 // writes on followers, the leader killed and restarted, a full restart and
 // a lone node refusing writes.

@@ -40,10 +40,11 @@ type appliance struct {
 // applianceOpts are the settings of a test that departs from the
 // scenarios' configuration (the zero value is theirs).
 type applianceOpts struct {
-	dnsServers []string      // dns.servers; none = no dns section
-	callers    []callerTrunk // the inbound-only trunks; none = trunk "caller" from callerIP
-	routeTo    string        // the route's `to` criterion (a number or regex); "" = calledNumber
-	scripts    []luaScript   // scripts (DESIGN §6), inline; no route names them: global
+	dnsServers  []string      // dns.servers; none = no dns section
+	callers     []callerTrunk // the inbound-only trunks; none = trunk "caller" from callerIP
+	routeTo     string        // the route's `to` criterion (a number or regex); "" = calledNumber
+	scripts     []luaScript   // scripts (DESIGN §6), inline; global unless routeScript names one
+	routeScript string        // the route's scriptId (one of scripts); "" = none
 }
 
 // luaScript is one entry of the configuration's scripts, inline.
@@ -172,8 +173,11 @@ api:
   - id: conformance
     name: every callee in order
     criteria: [{to: %q}]
-    destinations:
 `, firstNonEmpty(a.opts.routeTo, calledNumber))
+		if a.opts.routeScript != "" {
+			fmt.Fprintf(&b, "    scriptId: %s\n", a.opts.routeScript)
+		}
+		b.WriteString("    destinations:\n")
 		for i, tr := range trunks {
 			fmt.Fprintf(&b, "      - type: ENDPOINT\n        priority: %d\n", i+1)
 			if tr.connectTimeout > 0 {

@@ -2,11 +2,13 @@ package sbc
 
 import (
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/emiago/sipgo/sip"
 
 	"github.com/trunkline/trunkline/config"
+	"github.com/trunkline/trunkline/scripts"
 )
 
 // hookScript is a global script of the hook tests: on_invite rejects the
@@ -144,4 +146,46 @@ end
 		t.Fatalf("got %d, want 486 (carrier-2 first, then the hunt stops)", res.StatusCode)
 	}
 	r.c1.noInvite()
+}
+
+// memKV is the replicated key/value store as a map, for tl.kv_*.
+type memKV struct {
+	mu sync.Mutex
+	m  map[string]string
+}
+
+func (k *memKV) Get(key string) (string, bool) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	v, ok := k.m[key]
+	return v, ok
+}
+
+func (k *memKV) Set(key, value string) error {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.m[key] = value
+	return nil
+}
+
+// Scripts read and write the store Options.ScriptKV gives them.
+func TestHookKV(t *testing.T) {
+	kv := &memKV{m: map[string]string{"greeting": "hello"}}
+	r := newCallRigWith(t, "", "", func(s *Server) {
+		s.scripts = scripts.New(scripts.Options{KV: kv})
+	})
+	withScript(t, r, `
+function on_invite(call) tl.kv_set("last", call.to) end
+function on_attempt(call, a) call:set_header("X-Greeting", tl.kv_get("greeting")) end
+`)
+	oc := r.call()
+	in := r.c1.nextInvite()
+	if h := in.req.GetHeader("X-Greeting"); h == nil || h.Value() != "hello" {
+		t.Errorf("X-Greeting %v, want hello (tl.kv_get)", h)
+	}
+	in.respond(486, "Busy Here", nil)
+	oc.final()
+	if v, _ := kv.Get("last"); v != called {
+		t.Errorf("tl.kv_set stored %q, want %q", v, called)
+	}
 }

@@ -42,6 +42,9 @@ type Options struct {
 	// modified afterwards. Its sip.listen entries are bound by Start and fixed
 	// for the server's life.
 	Config *config.Config
+	// ScriptKV backs the Lua scripts' tl.kv_get and tl.kv_set (the
+	// replicated store); nil: they raise an error.
+	ScriptKV scripts.KV
 }
 
 // Server is the SIP side of the appliance: listeners, classification of
@@ -204,7 +207,7 @@ func New(opts Options, log *slog.Logger) (*Server, error) {
 		resolver:       newResolver(opts.Config.DNS.Servers),
 		dns:            resolve.New(opts.Config.DNS.Servers),
 		flood:          newFloodGuard(),
-		scripts:        scripts.New(scripts.Options{Logger: log.With("component", "scripts")}),
+		scripts:        scripts.New(scripts.Options{Logger: log.With("component", "scripts"), KV: opts.ScriptKV}),
 		tlsOut:         newConnFeed(),
 		dialogs:        newDialogTable(),
 		callLogs:       newCallLogRing(callLogKeep),

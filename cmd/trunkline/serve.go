@@ -137,7 +137,7 @@ func serveAppliance(args applianceArgs, log *slog.Logger, signals <-chan os.Sign
 	}
 	a.config.set(initial)
 
-	sipSrv, err := sbc.New(sbc.Options{Config: initial}, log.With("component", "sbc"))
+	sipSrv, err := sbc.New(sbc.Options{Config: initial, ScriptKV: newScriptKV(store, cfg)}, log.With("component", "sbc"))
 	if err != nil {
 		log.Error("cannot build the SIP server", "error", err.Error())
 		return exitFail
@@ -145,9 +145,10 @@ func serveAppliance(args applianceArgs, log *slog.Logger, signals <-chan os.Sign
 	a.sip = sipSrv
 	handler := api.New(api.Deps{
 		Config:  &a.config,
-		Store:   storeAPI{store},
+		Store:   storeAPI{a},
 		Members: memberAdmin{store},
 		Scripts: sipSrv,
+		KV:      kvAPI{store},
 		Ready:   api.ReadyFunc(a.ready),
 		Metrics: api.MetricsFunc(a.writeMetrics),
 		Trunks:  trunkMonitor{sipSrv},

@@ -4,6 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
 	"time"
 
 	"github.com/trunkline/trunkline/api"
@@ -151,14 +155,21 @@ func (a *appliance) applyStored(res *config.Config, index uint64) {
 }
 
 // storeAPI is the store as the API uses it: its errors say "no quorum" in
-// the API's terms.
-type storeAPI struct{ n *cluster.Node }
+// the API's terms, and a change it commits is in force on this node's SIP
+// side when the API answers (a script PUT is hot-loaded by then).
+type storeAPI struct{ a *appliance }
 
-func (s storeAPI) Config() *config.Config { return s.n.Config() }
+func (s storeAPI) Config() *config.Config { return s.a.store.Config() }
 
 func (s storeAPI) Apply(ctx context.Context, ch config.Change) (*config.Config, error) {
-	cfg, err := s.n.Apply(ctx, ch)
-	return cfg, quorum(err)
+	cfg, err := s.a.store.Apply(ctx, ch)
+	if err != nil {
+		return nil, quorum(err)
+	}
+	// The store's latest (this change or newer); were a newer commit to
+	// slip in between the two reads, its notification applies it again.
+	s.a.applyStored(s.a.store.Config(), s.a.store.ConfigIndex())
+	return cfg, nil
 }
 
 // memberAdmin is the store as the API changes the cluster's membership.
@@ -208,4 +219,84 @@ var (
 	_ api.ConfigStore    = storeAPI{}
 	_ api.ClusterMonitor = clusterStatus{}
 	_ api.ClusterAdmin   = memberAdmin{}
+	_ api.KVStore        = kvAPI{}
 )
+
+// kvAPI is the store's key/value side as the API uses it.
+type kvAPI struct{ n *cluster.Node }
+
+func (k kvAPI) KVGet(key string) (string, bool) { return k.n.KVGet(key) }
+
+func (k kvAPI) KVSet(ctx context.Context, key, value string) error {
+	err := k.n.KVSet(ctx, key, value)
+	if errors.Is(err, cluster.ErrKVLimit) {
+		return badRequest{err}
+	}
+	return quorum(err)
+}
+
+// badRequest is a store error the API answers with 400.
+type badRequest struct{ err error }
+
+func (e badRequest) Error() string    { return e.err.Error() }
+func (e badRequest) Unwrap() error    { return e.err }
+func (e badRequest) BadRequest() bool { return true }
+
+// scriptKV is the store's key/value side as the Lua scripts use it: reads
+// are local; a write on a follower goes to the leader's API, within a
+// bound that keeps the hook near its budget.
+type scriptKV struct {
+	n      *cluster.Node
+	token  string // the first api.tokens entry, for the leader's API
+	client *http.Client
+}
+
+// kvWriteTimeout bounds tl.kv_set: a commit, forwarded when this node does
+// not lead.
+const kvWriteTimeout = 200 * time.Millisecond
+
+func newScriptKV(n *cluster.Node, cfg *config.Config) scriptKV {
+	k := scriptKV{n: n, client: &http.Client{Timeout: kvWriteTimeout}}
+	if len(cfg.API.Tokens) > 0 {
+		k.token = cfg.API.Tokens[0]
+	}
+	return k
+}
+
+func (k scriptKV) Get(key string) (string, bool) { return k.n.KVGet(key) }
+
+func (k scriptKV) Set(key, value string) error {
+	ctx, cancel := context.WithTimeout(context.Background(), kvWriteTimeout)
+	defer cancel()
+	err := k.n.KVSet(ctx, key, value)
+	var nl *cluster.NotLeaderError
+	if !errors.As(err, &nl) {
+		return err
+	}
+	if nl.LeaderAPI() == "" {
+		return fmt.Errorf("kv: no leader known: %w", err)
+	}
+	method, body := http.MethodPut, value
+	if value == "" {
+		method = http.MethodDelete
+	}
+	req, rerr := http.NewRequestWithContext(ctx, method, "http://"+nl.LeaderAPI()+"/kv/1/"+url.PathEscape(key), strings.NewReader(body))
+	if rerr != nil {
+		return rerr
+	}
+	req.Header.Set("Content-Type", "text/plain")
+	req.Header.Set("X-Trunkline-Forwarded-By", k.n.Status().NodeID)
+	if k.token != "" {
+		req.Header.Set("Authorization", "Bearer "+k.token)
+	}
+	res, rerr := k.client.Do(req)
+	if rerr != nil {
+		return fmt.Errorf("kv: to the leader: %w", rerr)
+	}
+	defer res.Body.Close()
+	if res.StatusCode >= 300 {
+		b, _ := io.ReadAll(io.LimitReader(res.Body, 512))
+		return fmt.Errorf("kv: the leader answered %d: %s", res.StatusCode, strings.TrimSpace(string(b)))
+	}
+	return nil
+}
