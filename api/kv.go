@@ -2,7 +2,6 @@ package api
 
 import (
 	"context"
-	"errors"
 	"net/http"
 )
 
@@ -56,32 +55,14 @@ func (h *handler) deleteKV(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// setKV writes a key through the leader: forwarded there from a follower,
-// answered with the error's status when it fails.
+// setKV writes a key through the leader (see onLeader).
 func (h *handler) setKV(w http.ResponseWriter, r *http.Request, body []byte, value string) bool {
 	if h.deps.KV == nil {
 		writeError(w, http.StatusServiceUnavailable, "this node has no key/value store")
 		return false
 	}
-	ctx, cancel := context.WithTimeout(r.Context(), applyTimeout)
-	defer cancel()
-	err := h.deps.KV.KVSet(ctx, r.PathValue("key"), value)
-	if err == nil {
-		return true
-	}
-	var nl NotLeader
-	if errors.As(err, &nl) {
-		h.forward(w, r, body, nl.LeaderAPI())
-		return false
-	}
-	var br interface{ BadRequest() bool }
-	if errors.As(err, &br) && br.BadRequest() {
-		writeError(w, http.StatusBadRequest, err.Error())
-		return false
-	}
-	status, text := errorStatus(err)
-	writeError(w, status, text)
-	return false
+	key := r.PathValue("key")
+	return h.onLeader(w, r, body, func(ctx context.Context) error { return h.deps.KV.KVSet(ctx, key, value) }, 0)
 }
 
 // kvText is a value's body in the OpenAPI document.

@@ -62,17 +62,27 @@ func (h *handler) removeMember(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// membership runs a membership change on the leader: forwarded there from
-// a follower, answered with the error's status when it fails. It reports
-// whether the change was made here.
+// membership runs a membership change on the leader (see onLeader); raft
+// refusing a change it cannot make (a single node, an unknown address) is
+// the request's fault: 400.
 func (h *handler) membership(w http.ResponseWriter, r *http.Request, body []byte, change func(context.Context, ClusterAdmin) error) bool {
 	if h.deps.Members == nil {
 		writeError(w, http.StatusServiceUnavailable, "this node cannot change the cluster's membership")
 		return false
 	}
+	return h.onLeader(w, r, body, func(ctx context.Context) error { return change(ctx, h.deps.Members) },
+		http.StatusBadRequest)
+}
+
+// onLeader runs a write that only the leader makes: forwarded there, body
+// as read, when this node does not lead; answered with the error's status
+// when it fails (an otherwise unmapped error gets unmapped, or 500 when
+// that is 0; an error with BadRequest() true gets 400). It reports whether
+// the write was made here.
+func (h *handler) onLeader(w http.ResponseWriter, r *http.Request, body []byte, write func(context.Context) error, unmapped int) bool {
 	ctx, cancel := context.WithTimeout(r.Context(), applyTimeout)
 	defer cancel()
-	err := change(ctx, h.deps.Members)
+	err := write(ctx)
 	if err == nil {
 		return true
 	}
@@ -81,9 +91,14 @@ func (h *handler) membership(w http.ResponseWriter, r *http.Request, body []byte
 		h.forward(w, r, body, nl.LeaderAPI())
 		return false
 	}
+	var br interface{ BadRequest() bool }
+	if errors.As(err, &br) && br.BadRequest() {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return false
+	}
 	status, text := errorStatus(err)
-	if status == http.StatusInternalServerError {
-		status = http.StatusBadRequest // raft refuses a change it cannot make (a single node, an unknown address)
+	if status == http.StatusInternalServerError && unmapped != 0 {
+		status = unmapped
 	}
 	writeError(w, status, text)
 	return false
