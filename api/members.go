@@ -76,9 +76,9 @@ func (h *handler) membership(w http.ResponseWriter, r *http.Request, body []byte
 
 // onLeader runs a write that only the leader makes: forwarded there, body
 // as read, when this node does not lead; answered with the error's status
-// when it fails (an otherwise unmapped error gets unmapped, or 500 when
-// that is 0; an error with BadRequest() true gets 400). It reports whether
-// the write was made here.
+// when it fails — 400 for an error with BadRequest() true, errorStatus's
+// mapping otherwise, and unmapped (when not 0) instead of its 500. It
+// reports whether the write was made here.
 func (h *handler) onLeader(w http.ResponseWriter, r *http.Request, body []byte, write func(context.Context) error, unmapped int) bool {
 	ctx, cancel := context.WithTimeout(r.Context(), applyTimeout)
 	defer cancel()
