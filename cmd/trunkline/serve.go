@@ -216,6 +216,7 @@ func serveAppliance(args applianceArgs, log *slog.Logger, signals <-chan os.Sign
 	if err := <-httpDone; err != nil && !errors.Is(err, http.ErrServerClosed) && code == exitOK {
 		log.Error("the API stopped", "error", err.Error())
 	}
+	a.stopStore() // before the last line (the deferred call then finds it stopped)
 	log.Info("stopped", "exitCode", code)
 	return code
 }
