@@ -7,16 +7,12 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
 	"time"
 
-	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
-	"go.etcd.io/bbolt"
-
+	"github.com/trunkline/trunkline/cluster"
 	"github.com/trunkline/trunkline/config"
 )
 
@@ -134,51 +130,11 @@ func probePeer(ctx context.Context, client *http.Client, api, token string) (pee
 	return st, nil
 }
 
-// hasRaftState reports whether dataDir holds raft state (DataDir/raft, see
-// package cluster): a raft.db with a log entry, or a snapshot. No raft.db,
-// an empty one, or one with an empty log and no snapshot is no state. A
-// raft.db that cannot be read counts as state: the node then starts as it
-// always did, and the store reports the problem.
-func hasRaftState(dataDir string) bool {
-	dir := filepath.Join(dataDir, "raft")
-	if snaps, err := os.ReadDir(filepath.Join(dir, "snapshots")); err == nil && len(snaps) > 0 {
-		return true
-	}
-	path := filepath.Join(dir, "raft.db")
-	fi, err := os.Stat(path)
-	switch {
-	case errors.Is(err, os.ErrNotExist):
-		return false
-	case err != nil:
-		return true
-	case fi.Size() == 0:
-		return false
-	}
-	return raftLogNotEmpty(path)
-}
-
-// raftLogNotEmpty opens a raft.db read-only and reports whether its log
-// holds an entry (true too when it cannot be read).
-func raftLogNotEmpty(path string) (found bool) {
-	defer func() {
-		if recover() != nil { // a raft.db without its buckets
-			found = true
-		}
-	}()
-	db, err := raftboltdb.New(raftboltdb.Options{Path: path, BoltOptions: &bbolt.Options{ReadOnly: true, Timeout: time.Second}})
-	if err != nil {
-		return true
-	}
-	defer db.Close()
-	last, err := db.LastIndex()
-	return err != nil || last > 0
-}
-
 // joinExisting decides whether this node starts in join mode (no bootstrap
 // of its own): only a node with peers and no raft state asks them. The
 // reasons are logged.
 func (a *appliance) joinExisting(cfg *config.Config) bool {
-	if len(cfg.Cluster.Peers) == 0 || hasRaftState(cfg.Node.DataDir) {
+	if len(cfg.Cluster.Peers) == 0 || cluster.HasState(cfg.Node.DataDir) {
 		return false
 	}
 	token := ""

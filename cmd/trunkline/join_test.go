@@ -125,7 +125,7 @@ func TestDecideJoin(t *testing.T) {
 func TestHasRaftState(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	if hasRaftState(dir) {
+	if cluster.HasState(dir) {
 		t.Error("no raft directory: want no state")
 	}
 	if err := os.MkdirAll(filepath.Join(dir, "raft"), 0o750); err != nil {
@@ -135,7 +135,7 @@ func TestHasRaftState(t *testing.T) {
 	if err := os.WriteFile(db, nil, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if hasRaftState(dir) {
+	if cluster.HasState(dir) {
 		t.Error("empty raft.db: want no state")
 	}
 	if err := os.Remove(db); err != nil {
@@ -169,12 +169,12 @@ func TestHasRaftState(t *testing.T) {
 	if fi, err := os.Stat(db); err != nil || fi.Size() == 0 {
 		t.Fatalf("raft.db after a NoBootstrap start: %v %v", fi, err)
 	}
-	if hasRaftState(dir) {
+	if cluster.HasState(dir) {
 		t.Error("raft.db with an empty log: want no state")
 	}
 	other := t.TempDir()
 	runNode(other, false)
-	if !hasRaftState(other) {
+	if !cluster.HasState(other) {
 		t.Error("a bootstrapped node's data: want state")
 	}
 }
