@@ -111,17 +111,26 @@ func portTaken(transport, ip string, port int) bool {
 	return false
 }
 
-// waitFor polls cond every tick until it holds or limit passes.
+// waitFor polls cond every tick until it holds or limit passes. It is for
+// the state of other processes — a port SIPp bound, trunkline's HTTP API —
+// which signal nothing this process could await.
 func waitFor(limit, tick time.Duration, cond func() bool) bool {
-	deadline := time.Now().Add(limit)
+	if cond() {
+		return true
+	}
+	deadline := time.NewTimer(limit)
+	defer deadline.Stop()
+	ticks := time.NewTicker(tick)
+	defer ticks.Stop()
 	for {
-		if cond() {
-			return true
+		select {
+		case <-ticks.C:
+			if cond() {
+				return true
+			}
+		case <-deadline.C:
+			return cond()
 		}
-		if time.Now().After(deadline) {
-			return false
-		}
-		time.Sleep(tick)
 	}
 }
 

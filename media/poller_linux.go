@@ -169,6 +169,9 @@ func (pl *poller) drain(s *sock) {
 		switch {
 		case l == nil:
 			pl.strays.Add(1)
+			if f := pl.pool.strayed.Load(); f != nil {
+				(*f)()
+			}
 		case s.rtcp:
 			l.relayRTCP(pl.buf[:n], src)
 		default:

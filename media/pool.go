@@ -98,6 +98,10 @@ type Pool struct {
 	closed Totals              // counters of the relays closed so far
 	run    *pollers            // started by the first NewRelay
 	done   bool                // Close was called
+
+	// strayed, when set, is called for each packet dropped because no call
+	// holds its socket (tests await it).
+	strayed atomic.Pointer[func()]
 }
 
 // ErrPoolClosed is returned by NewRelay after the pool's Close.

@@ -410,8 +410,18 @@ func TestRelayClose(t *testing.T) {
 
 	// The ports stay bound: a late packet of the ended call is read and
 	// dropped, not left for the next call, and nothing reaches B.
+	strayed := make(chan struct{}, 1)
+	f := func() { strayed <- struct{}{} }
+	pool.strayed.Store(&f)
 	a.sendTo(r.Leg(A).Port(), rtpPacket(t, 1, 2))
-	waitFor(t, "the late packet counted as dropped", func() bool { return pool.Totals().Dropped == 1 })
+	select {
+	case <-strayed:
+	case <-time.After(2 * time.Second):
+		t.Fatal("the late packet was never read")
+	}
+	if got := pool.Totals().Dropped; got != 1 {
+		t.Errorf("Dropped = %d after the late packet, want 1", got)
+	}
 	if st := r.Stats(); st.A.PacketsIn != 1 || st.B.PacketsOut != 1 {
 		t.Errorf("a closed relay handled a packet: %+v", st)
 	}
@@ -441,19 +451,6 @@ func TestRelayClose(t *testing.T) {
 		t.Fatalf("port %d still held after the pool's Close: %v", port, err)
 	}
 	c.Close()
-}
-
-// waitFor polls cond (2 s at most): the relay's counters change in its
-// poller goroutine, which offers no event to wait on.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(2 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(time.Millisecond)
-	}
 }
 
 func TestPoolTotals(t *testing.T) {

@@ -197,10 +197,9 @@ func newTLSCallee(t *testing.T, cert tls.Certificate) *tlsCallee {
 		srv.ServeTLS(ln)
 	}()
 	t.Cleanup(func() {
+		ua.Close() // first: see newTestUA
 		ln.Close()
 		<-done
-		time.Sleep(inflightGrace) // as Server.close does, and for the same reason
-		ua.Close()
 		rtp.Close()
 	})
 	return c

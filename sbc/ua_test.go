@@ -83,24 +83,28 @@ func newTestUA(t *testing.T, name, ip string) *testUA {
 	var served sync.WaitGroup
 	served.Go(func() { srv.ServeUDP(conn) })
 	served.Go(func() { srv.ServeTCP(ln) })
-	// Requests leave from the listener once sipgo has it in its pool.
-	for deadline := time.Now().Add(answerWithin); ; time.Sleep(time.Millisecond) {
-		if c, err := ua.TransportLayer().GetConnection("udp", conn.LocalAddr().String()); err == nil {
-			c.TryClose()
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("sipgo never served the test UA's socket")
-		}
+	// Requests leave from the listener once sipgo has it in its pool, which
+	// it does before it reads: an OPTIONS answered proves it (its record is
+	// taken off reqs).
+	ping := udpPeer(t, ip)
+	if res := udpExchange(t, ping, conn.LocalAddr(), rawRequest("OPTIONS", ping.LocalAddr(), "UDP")); res.StatusCode != 200 {
+		t.Fatalf("the test UA answered its first OPTIONS with %d", res.StatusCode)
+	}
+	select {
+	case <-u.reqs:
+	case <-time.After(answerWithin):
+		t.Fatal("the test UA's OPTIONS was not recorded")
 	}
 	t.Cleanup(func() {
 		close(u.done)
+		// The transport layer first: a request still being handled then
+		// finds it closed rather than opening a socket of its own that
+		// would outlive it.
+		ua.Close()
 		conn.Close()
 		ln.Close()
 		rtp.Close()
 		served.Wait()
-		time.Sleep(inflightGrace) // as Server.close does, and for the same reason
-		ua.Close()
 		u.wg.Wait()
 	})
 	return u

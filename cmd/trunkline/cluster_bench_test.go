@@ -1,7 +1,7 @@
 package main
 
 import (
-	"encoding/json"
+	"context"
 	"fmt"
 	"io"
 	"log/slog"
@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -20,6 +19,7 @@ import (
 // loopback: what BenchmarkClusterWriteAPI writes through.
 type benchCluster struct {
 	api     []string
+	lead    int // the node raft elected first
 	signals []chan os.Signal
 	exits   []chan int
 	client  *http.Client
@@ -53,6 +53,7 @@ func startBenchCluster(tb testing.TB) *benchCluster {
 	}
 	raft := func(i int) string { return fmt.Sprintf("127.0.0.1:%d", ports[3+i]) }
 	dir := tb.TempDir()
+	serving, led := make(chan int, 3), make(chan int, 1)
 	for i := range 3 {
 		var peers []string
 		for j := range 3 {
@@ -74,49 +75,47 @@ sipTrunks:
 		}
 		sig, exit := make(chan os.Signal, 1), make(chan int, 1)
 		c.signals, c.exits = append(c.signals, sig), append(c.exits, exit)
+		log := slog.New(leaderWatch{node: i, led: led})
 		go func() {
-			exit <- serveAppliance(applianceArgs{configPath: path}, slog.New(slog.DiscardHandler), sig, nil)
+			exit <- serveAppliance(applianceArgs{configPath: path}, log, sig, func(applianceAddrs) { serving <- i })
 		}()
 	}
 	tb.Cleanup(c.stop)
-	deadline := time.Now().Add(30 * time.Second)
-	for _, a := range c.api {
-		for !c.healthy(a) {
-			if time.Now().After(deadline) {
-				tb.Fatalf("node %s not healthy within 30s", a)
-			}
-			time.Sleep(20 * time.Millisecond) // polling another node's HTTP API: no event to await
+	timeout := time.After(30 * time.Second)
+	for range 3 {
+		select {
+		case <-serving:
+		case <-timeout:
+			tb.Fatal("the appliances did not all serve within 30s")
 		}
+	}
+	select {
+	case c.lead = <-led:
+	case <-timeout:
+		tb.Fatal("no leader within 30s")
 	}
 	return c
 }
 
-func (c *benchCluster) healthy(api string) bool {
-	res, err := c.client.Get("http://" + api + "/healthz")
-	if err != nil {
-		return false
-	}
-	res.Body.Close()
-	return res.StatusCode == http.StatusOK
+// leaderWatch is a node's log: it drops every record but raft's
+// "entering leader state", which it reports on led with the node's index.
+type leaderWatch struct {
+	node int
+	led  chan<- int
 }
 
-// leader returns the index of the node that leads.
-func (c *benchCluster) leader(tb testing.TB) int {
-	tb.Helper()
-	res, err := c.client.Get("http://" + c.api[0] + "/cluster/1/status")
-	if err != nil {
-		tb.Fatal(err)
+func (h leaderWatch) Enabled(context.Context, slog.Level) bool { return true }
+func (h leaderWatch) WithAttrs([]slog.Attr) slog.Handler       { return h }
+func (h leaderWatch) WithGroup(string) slog.Handler            { return h }
+
+func (h leaderWatch) Handle(_ context.Context, r slog.Record) error {
+	if r.Message == "entering leader state" {
+		select {
+		case h.led <- h.node:
+		default: // a later election: the benchmark looks at the first
+		}
 	}
-	defer res.Body.Close()
-	var st struct{ Leader string }
-	if err := json.NewDecoder(res.Body).Decode(&st); err != nil {
-		tb.Fatal(err)
-	}
-	i := slices.Index([]string{"n0", "n1", "n2"}, st.Leader)
-	if i < 0 {
-		tb.Fatalf("no leader: %q", st.Leader)
-	}
-	return i
+	return nil
 }
 
 func (c *benchCluster) post(tb testing.TB, node int, id string) {
@@ -162,7 +161,7 @@ func (c *benchCluster) stop() {
 // committed changes to its SIP side in the same step as to its API view).
 func BenchmarkClusterWriteAPI(b *testing.B) {
 	c := startBenchCluster(b)
-	l := c.leader(b)
+	l := c.lead
 	follower := (l + 1) % 3
 	b.ResetTimer()
 	for i := 0; b.Loop(); i++ {
