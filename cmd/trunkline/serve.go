@@ -300,7 +300,7 @@ func (a *appliance) reload() {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), seedTimeout)
 	defer cancel()
-	stored, err := a.store.Apply(ctx, config.Change{Op: config.OpImport, Config: cfg})
+	_, err = a.store.Apply(ctx, config.Change{Op: config.OpImport, Config: cfg})
 	var nl *cluster.NotLeaderError
 	switch {
 	case errors.As(err, &nl):
@@ -311,7 +311,8 @@ func (a *appliance) reload() {
 		a.log.Error("config reload failed: the running configuration stays", "file", path, "error", err.Error())
 		return
 	}
-	a.applyStored(stored, a.store.ConfigIndex())
+	idx := a.store.ConfigIndex() // before the configuration: see storeAPI.Apply
+	a.applyStored(a.store.Config(), idx)
 	a.log.Info("config reloaded", "file", path,
 		"sipTrunks", len(cfg.SIPTrunks), "routes", len(cfg.Routes), "numbers", len(cfg.Numbers))
 }

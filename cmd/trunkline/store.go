@@ -135,12 +135,13 @@ func (a *appliance) sipStarted() {
 }
 
 // applyStored puts a configuration committed to the store in force, with
-// this node's settings: SIP takes it for the next calls. One older than
-// the configuration in force is dropped (two goroutines may race to apply).
+// this node's settings: SIP takes it for the next calls. One not newer
+// than the configuration in force is dropped: the API's write and the
+// store's notification both offer it, and they may race.
 func (a *appliance) applyStored(res *config.Config, index uint64) {
 	a.applyMu.Lock()
 	defer a.applyMu.Unlock()
-	if !a.sipUp || index < a.appliedIndex {
+	if !a.sipUp || index <= a.appliedIndex {
 		return
 	}
 	cfg := merged(res, a.settings.Load())
@@ -166,9 +167,10 @@ func (s storeAPI) Apply(ctx context.Context, ch config.Change) (*config.Config, 
 	if err != nil {
 		return nil, quorum(err)
 	}
-	// The store's latest (this change or newer); were a newer commit to
-	// slip in between the two reads, its notification applies it again.
-	s.a.applyStored(s.a.store.Config(), s.a.store.ConfigIndex())
+	// The index first: the configuration read after it is as new or newer,
+	// and a newer one's notification (a higher index) still applies.
+	idx := s.a.store.ConfigIndex()
+	s.a.applyStored(s.a.store.Config(), idx)
 	return cfg, nil
 }
 
