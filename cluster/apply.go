@@ -151,7 +151,7 @@ func (n *Node) Seed(ctx context.Context, cfg *config.Config, overwrite bool) (bo
 		}
 		data, err = encodeChange(ch)
 	} else {
-		if cur := n.fsm.current().cfg; cur != nil && hasResources(cur) {
+		if cur := n.fsm.current().cfg; cur.HasResources() {
 			// WaitLeader's barrier made the leader's state current: no
 			// need to commit a seed the FSM would refuse.
 			n.log.Info("the replicated store already holds configuration: the file is ignored (use --config-overwrite to import it)")

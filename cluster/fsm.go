@@ -26,11 +26,6 @@ type state struct {
 	broken   error             // an *UnknownCommandError: the FSM stopped here
 }
 
-// hasResources reports whether c holds any replicated resource.
-func hasResources(c *config.Config) bool {
-	return c != nil && len(c.SIPTrunks)+len(c.Numbers)+len(c.Routes)+len(c.CallsConfigurations)+len(c.Scripts) > 0
-}
-
 // update is one configuration to hand to the subscribers.
 type update struct {
 	cfg   *config.Config
@@ -154,7 +149,7 @@ func (f *fsm) apply(next *state, t CommandType, body []byte) *applyResult {
 		if err := json.Unmarshal(body, &c); err != nil {
 			return &applyResult{err: fmt.Errorf("cluster: decode seed at %d: %w", next.index, err)}
 		}
-		if hasResources(next.cfg) {
+		if next.cfg.HasResources() {
 			return &applyResult{}
 		}
 		cfg, err := next.cfg.Apply(config.Change{Op: config.OpImport, Config: &c})

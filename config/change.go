@@ -399,3 +399,9 @@ func (c *Config) references(kind, id string) []string {
 	}
 	return paths
 }
+
+// HasResources reports whether c holds any replicated resource (trunk,
+// number, route, application, script); nil holds none.
+func (c *Config) HasResources() bool {
+	return c != nil && len(c.SIPTrunks)+len(c.Numbers)+len(c.Routes)+len(c.CallsConfigurations)+len(c.Scripts) > 0
+}

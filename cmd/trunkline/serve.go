@@ -130,7 +130,7 @@ func serveAppliance(args applianceArgs, log *slog.Logger, signals <-chan os.Sign
 		}
 	}
 	initial := cfg
-	if res := store.Config(); hasResources(res) && !args.overwrite {
+	if res := store.Config(); res.HasResources() && !args.overwrite {
 		initial = merged(res, cfg)
 		log.Info("starting on the stored configuration; the file's resources are ignored",
 			"sipTrunks", len(initial.SIPTrunks), "routes", len(initial.Routes), "numbers", len(initial.Numbers))

@@ -32,11 +32,6 @@ func merged(res, settings *config.Config) *config.Config {
 	return out
 }
 
-// hasResources reports whether a configuration holds any resource.
-func hasResources(c *config.Config) bool {
-	return len(c.SIPTrunks)+len(c.Numbers)+len(c.Routes)+len(c.CallsConfigurations)+len(c.Scripts) > 0
-}
-
 // newStore builds this node's member of the cluster from its settings. A
 // node with peers and no raft state first asks them whether a cluster
 // already runs without it (joinExisting): then it does not bootstrap, and
